@@ -1,0 +1,1 @@
+"""Dialect detection and Shanghainese→Mandarin normalisation."""

@@ -1,0 +1,1 @@
+"""Intent catalog, classifier, slot extraction and evaluation."""

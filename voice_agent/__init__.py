@@ -1,0 +1,1 @@
+"""The call: audio decode, VAD, ASR, understanding, risk, form, dialogue, case."""

