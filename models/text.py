@@ -14,6 +14,7 @@ import re
 from opencc import OpenCC
 from pypinyin import Style, lazy_pinyin
 
+
 @functools.lru_cache(maxsize=1)
 def _t2s() -> OpenCC:
     return OpenCC("t2s")

@@ -6,11 +6,11 @@ call and the tests run exactly the same code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from dialects.types import Normalised
-from intents.types import IntentPrediction, Slots
+from intents.types import IntentPrediction, IntentScore, Slots
 from voice_agent.risk.types import RiskAssessment, RiskInput
 
 
@@ -128,3 +128,33 @@ class Understander:
             )
         )
         return Understanding(normalised=normalised, intent=intent, slots=slots, risk=risk)
+
+    def with_intent(
+        self,
+        understanding: Understanding,
+        intent: str,
+        customer_id: str | None = None,
+        history: tuple[str, ...] = (),
+    ) -> Understanding:
+        """Fix the intent (dialogue already knows it) and re-assess risk for it.
+
+        The classifier's own choice is kept as the first alternative, so a
+        teller can see that the model disagreed.
+        """
+        old = understanding.intent
+        fixed = replace(
+            old,
+            code=intent,
+            confidence=1.0,
+            alternatives=(IntentScore(old.code, old.confidence), *old.alternatives),
+        )
+        risk = self.risk.assess(
+            RiskInput(
+                normalised=understanding.normalised,
+                intent=intent,
+                slots=understanding.slots,
+                customer_id=customer_id,
+                history=history,
+            )
+        )
+        return replace(understanding, intent=fixed, risk=risk)

@@ -1,0 +1,199 @@
+"""The ``frontdesk`` command (contract.md: installed command).
+
+Exit codes: 0 success; 2 bad usage or unreadable/invalid input, with one
+line on stderr naming the problem; 1 an internal failure. Never a
+traceback unless ``--debug`` is given: the people running this are tellers'
+scripts and product staff, not Python developers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from models.errors import FrontDeskError, InputError
+from voice_agent.settings import Settings
+
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
+SCENARIOS = ("password_locked", "transfer_over_limit", "limit_adjustment")
+
+
+class UsageError(FrontDeskError):
+    """Bad command-line usage."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting, so main() owns exit codes."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _dump(obj: Any, out: TextIO) -> None:
+    out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    out.flush()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand (used by --help and tests)."""
+    from server.cli_intents import add_intents_commands
+
+    parser = _Parser(
+        prog="frontdesk",
+        description="Front Desk: voice and dialect front desk for a bank's remote branch.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("understand", help="print one Understanding for TEXT (or --jsonl)")
+    p.add_argument("text", nargs="?", help="what the customer said")
+    p.add_argument("--customer-id", help="compare against this customer's profile")
+    p.add_argument(
+        "--jsonl",
+        action="store_true",
+        help="read lines from stdin (plain text or JSON with 'text' and optional "
+        "'customer_id'); print one Understanding per line",
+    )
+
+    p = sub.add_parser("handle", help="run the whole pipeline on audio files; one Case per file")
+    p.add_argument("audio", nargs="+", type=Path, help="wav, flac, mp3 or ogg; any rate")
+    p.add_argument("--customer-id", help="the caller's customer id")
+    p.add_argument("--scenario", choices=SCENARIOS, help="why the mobile app sent the caller")
+
+    p = sub.add_parser("serve", help="run the web server (customer page, teller console, API)")
+    p.add_argument("--host", help="bind address (default from settings: 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default from settings: 8000)")
+
+    add_intents_commands(sub)
+    return parser
+
+
+def _understand(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    from voice_agent.service import build_frontdesk
+
+    if args.jsonl == bool(args.text):
+        raise UsageError("frontdesk understand: give TEXT or --jsonl (one of them)")
+    desk = build_frontdesk(settings, load_asr=False)
+    if not args.jsonl:
+        _dump(desk.understand(args.text, args.customer_id).to_json(), out)
+        return EXIT_OK
+    status = EXIT_OK
+    for lineno, raw in enumerate(sys.stdin, start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        try:
+            text, customer_id = _parse_jsonl_line(line, lineno)
+            result = desk.understand(text, customer_id or args.customer_id).to_json()
+        except InputError as exc:
+            print(f"frontdesk understand: {exc}", file=sys.stderr)
+            result = {"line": lineno, "error": str(exc)}
+            status = EXIT_INPUT
+        _dump(result, out)
+    return status
+
+
+def _parse_jsonl_line(line: str, lineno: int) -> tuple[str, str | None]:
+    if not line.startswith("{"):
+        return line, None
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"line {lineno}: malformed JSON ({exc.msg})") from exc
+    text = obj.get("text") if isinstance(obj, dict) else None
+    if not isinstance(text, str) or not text.strip():
+        raise InputError(f"line {lineno}: JSON object needs a non-empty string 'text'")
+    customer_id = obj.get("customer_id")
+    return text, str(customer_id) if customer_id is not None else None
+
+
+CASE_KEYS = (
+    "case_id", "created_at", "customer_id", "audio_seconds", "transcript", "text",
+    "normalized_text", "dialect", "intent", "slots", "risk", "form", "summary", "timings_ms",
+)  # fmt: skip
+
+
+def error_case(path: Path, message: str, customer_id: str | None) -> dict[str, Any]:
+    """A Case-shaped line for a file that could not be handled."""
+    case: dict[str, Any] = dict.fromkeys(CASE_KEYS)
+    case.update({"file": str(path), "error": message, "customer_id": customer_id, "transcript": []})
+    return case
+
+
+def _handle(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    from voice_agent.service import build_frontdesk
+
+    desk = build_frontdesk(settings, load_asr=True)
+    status = EXIT_OK
+    for path in args.audio:
+        try:
+            if not path.is_file():
+                raise InputError(f"{path}: no such file")
+            case = desk.handle_audio(path, args.customer_id, args.scenario).to_json()
+            case["file"] = str(path)
+        except InputError as exc:
+            message = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
+            print(f"frontdesk handle: {message}", file=sys.stderr)
+            case = error_case(path, message, args.customer_id)
+            status = EXIT_INPUT
+        _dump(case, out)
+    return status
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from server.app import create_app
+
+    host = args.host or settings.server.host
+    port = args.port or settings.server.port
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    return EXIT_OK
+
+
+def run(
+    argv: Sequence[str] | None, settings: Settings | None = None, out: TextIO | None = None
+) -> int:
+    """Parse ``argv`` and run the command; returns the exit code."""
+    out = out or sys.stdout
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    settings = settings or Settings()
+    if args.command == "understand":
+        return _understand(args, settings, out)
+    if args.command == "handle":
+        return _handle(args, settings, out)
+    if args.command == "serve":
+        return _serve(args, settings)
+    if args.command == "intents":
+        from server.cli_intents import run_intents
+
+        return run_intents(args, settings)
+    raise UsageError(f"unknown command {args.command!r}")
+
+
+def main(argv: Iterable[str] | None = None) -> None:
+    """Entry point of the installed ``frontdesk`` command."""
+    argv_list = list(argv) if argv is not None else sys.argv[1:]
+    debug = "--debug" in argv_list
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        code = run(argv_list)
+    except FrontDeskError as exc:
+        if debug:
+            raise
+        print(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, file=sys.stderr)
+        code = EXIT_INPUT
+    except KeyboardInterrupt:
+        code = 130
+    except Exception as exc:  # one line, never a traceback (see module docstring)
+        if debug:
+            raise
+        print(f"frontdesk: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        code = EXIT_INTERNAL
+    sys.exit(code)

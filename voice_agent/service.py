@@ -1,0 +1,193 @@
+"""Build Front Desk once from Settings, then understand text and handle audio.
+
+Everything slow (models, lexicons, rules, the classifier) loads here, once;
+the CLI, the server and the live call all share one :class:`FrontDesk`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+
+from dialects.normaliser import DialectNormaliser
+from intents.catalog import Catalog
+from intents.slots import SlotExtractor
+from intents.training import load_or_bootstrap
+from models.errors import InputError, ModelError
+from voice_agent.asr import AsrEngine, WhisperEngine
+from voice_agent.audio import decode_audio
+from voice_agent.case import Case, TranscriptSegment
+from voice_agent.casebuilder import CaseBuilder, IntentFacts
+from voice_agent.form import KnownPayeeFacts
+from voice_agent.risk.engine import RiskEngine
+from voice_agent.risk.profiles import CustomerDirectory
+from voice_agent.settings import Settings
+from voice_agent.understanding import Understander, Understanding
+from voice_agent.vad import SpeechDetector
+
+SAMPLE_RATE = 16_000
+
+
+class FrontDesk:
+    """The loaded system: understanding stages, optional speech, case builder."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        normaliser: DialectNormaliser,
+        catalog: Catalog,
+        understander: Understander,
+        risk: RiskEngine,
+        customers: CustomerDirectory,
+        asr: AsrEngine | None = None,
+        vad: SpeechDetector | None = None,
+    ) -> None:
+        self.settings = settings
+        self.normaliser = normaliser
+        self.catalog = catalog
+        self.understander = understander
+        self.risk = risk
+        self.customers = customers
+        self._asr = asr
+        self._vad = vad
+        self.case_builder = CaseBuilder(
+            understander,
+            intents=_intent_facts(catalog),
+            flag_names=risk.flag_names,
+            payee_lookup=self._payee_for_relation,
+        )
+
+    @property
+    def asr(self) -> AsrEngine:
+        """The speech recogniser; an error if Front Desk was built text-only."""
+        if self._asr is None:
+            raise ModelError("speech recognition was not loaded (built with load_asr=False)")
+        return self._asr
+
+    @property
+    def vad(self) -> SpeechDetector:
+        """The voice activity detector used to cut recordings into turns."""
+        if self._vad is None:
+            raise ModelError("voice activity detection was not loaded (load_asr=False)")
+        return self._vad
+
+    def _payee_for_relation(self, customer_id: str, relation: str) -> KnownPayeeFacts | None:
+        payee = self.customers.payee_for_relation(customer_id, relation)
+        if payee is None:
+            return None
+        return KnownPayeeFacts(name=payee.name, account=payee.account, bank=payee.bank)
+
+    def understand(self, text: str, customer_id: str | None = None) -> Understanding:
+        """Understand one utterance of text (``frontdesk understand``)."""
+        if not text.strip():
+            raise InputError("empty text: nothing to understand")
+        return self.understander.understand(text, customer_id=customer_id)
+
+    def transcribe_span(self, samples: object, start: float, end: float) -> TranscriptSegment:
+        """Recognise one VAD-cut turn and normalise its dialect."""
+        import numpy as np
+
+        result = self.asr.transcribe(np.asarray(samples, dtype=np.float32))
+        text = result.text.strip()
+        normalised = self.normaliser.normalise(text) if text else None
+        return TranscriptSegment(
+            start=start,
+            end=end,
+            text=text,
+            normalized_text=normalised.normalized_text if normalised else "",
+            unclear=result.unclear or not text,
+            avg_logprob=result.avg_logprob,
+            no_speech_prob=result.no_speech_prob,
+        )
+
+    def handle_audio(
+        self,
+        source: Path | bytes,
+        customer_id: str | None = None,
+        scenario: str | None = None,
+    ) -> Case:
+        """Run the whole pipeline on one recording and return the teller's case.
+
+        Raises:
+            InputError: the audio cannot be decoded, is too long, or holds no
+                speech; the message says which.
+        """
+        t0 = time.perf_counter()
+        audio = decode_audio(source, max_seconds=self.settings.audio.max_seconds)
+        t1 = time.perf_counter()
+        spans = self.vad.speech_spans(audio.samples)
+        t2 = time.perf_counter()
+        if not spans:
+            raise InputError(
+                f"no speech found in {audio.duration_s:.1f} s of audio (silence or noise only)"
+            )
+        segments = [
+            self.transcribe_span(
+                audio.samples[int(s.start_s * SAMPLE_RATE) : int(s.end_s * SAMPLE_RATE)],
+                s.start_s,
+                s.end_s,
+            )
+            for s in spans
+        ]
+        t3 = time.perf_counter()
+        understanding = self.case_builder.understand_call(segments, customer_id)
+        t4 = time.perf_counter()
+        timings = {
+            "decode": _ms(t1 - t0),
+            "vad": _ms(t2 - t1),
+            "asr": _ms(t3 - t2),
+            "understand": _ms(t4 - t3),
+        }
+        case = self.case_builder.build(
+            segments,
+            customer_id,
+            scenario,
+            audio.duration_s,
+            timings,
+            understanding=understanding,
+        )
+        total = _ms(time.perf_counter() - t0)
+        return replace(case, timings_ms={**case.timings_ms, "total": total})
+
+
+def _ms(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
+def _intent_facts(catalog: Catalog) -> Mapping[str, IntentFacts]:
+    return {
+        code: IntentFacts(name=spec.name, required=tuple(tuple(g) for g in spec.required))
+        for code, spec in catalog.intents.items()
+    }
+
+
+def build_frontdesk(settings: Settings, *, load_asr: bool = True) -> FrontDesk:
+    """Load every model and data file once; slow (seconds), so call it once.
+
+    Args:
+        settings: the configuration.
+        load_asr: False builds a text-only Front Desk (``frontdesk understand``,
+            tests of the text path) without loading Whisper and Silero.
+    """
+    u = settings.understanding
+    normaliser = DialectNormaliser.load(u.lexicon_path)
+    catalog = Catalog.load(u.catalog_dir)
+    classifier = load_or_bootstrap(
+        settings.intent_model_dir,
+        catalog,
+        backend=u.classifier_backend,
+        preprocess=lambda text: normaliser.normalise(text).normalized_text,
+        checkpoint=u.transformer_checkpoint,
+    )
+    slots = SlotExtractor.load()
+    risk = RiskEngine.load(u.risk_rules_path, u.customers_path, u.blacklist_path)
+    customers = CustomerDirectory.load(u.customers_path)
+    understander = Understander(normaliser, classifier, slots, risk)
+    asr: AsrEngine | None = None
+    vad: SpeechDetector | None = None
+    if load_asr:
+        asr = WhisperEngine.from_settings(settings.asr, settings.model_cache_dir)
+        vad = SpeechDetector(settings.audio)
+    return FrontDesk(settings, normaliser, catalog, understander, risk, customers, asr, vad)
