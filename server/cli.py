@@ -69,8 +69,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help="bind address (default from settings: 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default from settings: 8000)")
 
+    p = sub.add_parser("models", help="prepare and verify the models (run by the installer)")
+    p.add_argument("action", choices=("prepare",), help="assemble/verify Whisper, load VAD")
+
     add_intents_commands(sub)
     return parser
+
+
+def _models(settings: Settings, out: TextIO) -> int:
+    """Assemble and verify the ASR model, load VAD, train the first classifier.
+
+    Run once by the installer so the first call of the day does not pay for
+    it, and so a broken model is reported at install time, not mid-call.
+    """
+    from models.whisper_assets import resolve_asr_model
+    from voice_agent.service import build_frontdesk
+
+    ref = resolve_asr_model(settings.asr.model, settings.model_cache_dir)
+    print(f"ASR model ready: {ref}", file=out)
+    desk = build_frontdesk(settings, load_asr=True)
+    print(f"VAD ready; intent classifier ready ({len(desk.catalog.intents)} intents)", file=out)
+    return EXIT_OK
 
 
 def _understand(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
@@ -170,6 +189,8 @@ def run(
         return _handle(args, settings, out)
     if args.command == "serve":
         return _serve(args, settings)
+    if args.command == "models":
+        return _models(settings, out)
     if args.command == "intents":
         from server.cli_intents import run_intents
 

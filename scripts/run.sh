@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Install, show one shipped recording becoming a teller's case, then serve the
+# customer page (/) and the teller console (/console) on the embedded defaults.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh
+echo "== frontdesk handle on a shipped sample (one Case as JSON)"
+.venv/bin/frontdesk handle tests/data/audio/transfer_son_50000.wav --customer-id demo-elderly-01
+echo "== frontdesk serve (Ctrl-C to stop)"
+exec .venv/bin/frontdesk serve "$@"
