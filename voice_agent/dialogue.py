@@ -1,0 +1,460 @@
+"""The live call's dialogue policy: what to say next to an elderly caller.
+
+Pure Python and free of pipecat, so the policy is tested turn by turn with
+real Understandings and the live pipeline only carries its events. A call is
+a fold over turns: ``state, event = dialogue.step(state, turn)``. States and
+events are frozen dataclasses, so a test (or a teller's replay) can keep
+every intermediate state.
+
+The rules, in the order they are tried on each turn:
+
+1. an unclear turn (ASR could not tell) repeats the last prompt; the third
+   unclear turn of a call hands over to a teller instead of frustrating the
+   caller;
+2. 转人工 / 找人工 / 柜员 hands over at once;
+3. 请再说一遍 / 没听清 / 啥 repeats the last prompt;
+4. risk merges across turns (highest level, union of flags); a high-risk
+   fraud cue hands over at once with a calm sentence, never an accusation —
+   the teller, not a machine, talks to a possibly deceived customer;
+5. while a read-back waits for an answer: 对/是的/没错/好的 hands the case
+   over, 不对/不是 asks what to change, a new value is taken and read back;
+6. otherwise slots merge (a later turn overrides), the intent is fixed once
+   confident (the scenario biases it), the first missing required field is
+   asked for in one short sentence, and a complete request is read back
+   (amount in 大写, payee, account's last four digits one by one).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Literal, Protocol
+
+from intents.numerals import to_capital_yuan, to_spoken
+from intents.taxonomy import OUT_OF_SCOPE, SLOT_NAMES
+from intents.types import Slots
+from models.errors import InputError
+from voice_agent.risk.types import RISK_LEVELS, RiskAssessment, RiskFlag
+from voice_agent.understanding import Understanding
+
+EventKind = Literal["prompt", "confirm", "case"]
+Awaiting = Literal["intent", "slot", "confirm", "correction", "done"]
+
+
+class IntentRequirements(Protocol):
+    """What the dialogue needs of a catalog intent (intents.catalog.IntentSpec)."""
+
+    @property
+    def name(self) -> str:
+        """Chinese display name, read back to the caller."""
+        ...
+
+    @property
+    def required(self) -> tuple[tuple[str, ...], ...]:
+        """Required any-of slot groups; the first code of a group is asked for."""
+        ...
+
+    @property
+    def prompts(self) -> Mapping[str, str]:
+        """Slot code → the short question asked when it is missing."""
+        ...
+
+
+@dataclass(frozen=True)
+class ScenarioScript:
+    """Why the mobile app sent the caller here, and how to open the call.
+
+    Attributes:
+        greeting: the first sentence the caller hears.
+        expected: intents this scenario makes likely; a prediction among them
+            is accepted at a lower confidence.
+        default_intent: assumed when the caller answers the greeting with
+            details only (五万，给我儿子) and no clear intent.
+    """
+
+    greeting: str
+    expected: tuple[str, ...] = ()
+    default_intent: str | None = None
+
+
+@dataclass(frozen=True)
+class Phrases:
+    """Everything the dialogue says or listens for that is not in the catalog.
+
+    Kept in one value so the product team's wording can be passed in (and
+    tested) without touching the policy.
+    """
+
+    ask_intent: str = "请问您今天要办理什么业务？比如转账、查余额、挂失。"
+    out_of_scope: str = "不好意思，这个我这里办不了。请问您要办理什么银行业务？"
+    deny: str = "好的，请问哪里不对？您直接说正确的就行。"
+    handoff_complete: str = "好的，我已经记下了，马上请柜员为您办理，请稍等。"
+    handoff_teller: str = "好的，马上为您转接柜员，请稍等。"
+    handoff_risk: str = "好的，为了您的资金安全，我请柜员来和您一起核实一下，请稍等。"
+    handoff_unclear: str = "不好意思，我没有听清楚。我请柜员来帮您，请稍等。"
+    readback_prefix: str = "跟您核对一下："
+    readback_suffix: str = "对吗？"
+    teller_cues: tuple[str, ...] = ("转人工", "找人工", "人工服务", "要人工", "柜员", "真人")
+    repeat_cues: tuple[str, ...] = (
+        "请再说一遍",
+        "再说一遍",
+        "再说一次",
+        "再讲一遍",
+        "没听清",
+        "没听到",
+        "听不清",
+        "听不懂",
+    )
+    #: Only count as "say again" when they are (nearly) the whole utterance:
+    #: 啥 and 什么 also occur inside real requests (我要查啥).
+    short_repeat_cues: tuple[str, ...] = ("啥", "什么", "哪", "嗯？", "啊")
+    yes_cues: tuple[str, ...] = ("是的", "没错", "好的", "对的", "对", "是", "可以", "行", "嗯")
+    no_cues: tuple[str, ...] = ("不对", "不是", "错了", "不行", "不要", "不用", "没对")
+
+
+#: Scenario code (contract.md) → its opening script. None is a plain call.
+SCENARIOS: Mapping[str | None, ScenarioScript] = MappingProxyType(
+    {
+        None: ScenarioScript(
+            greeting="您好，我是银行远程柜台的助手。请问您今天要办理什么业务？",
+        ),
+        "password_locked": ScenarioScript(
+            greeting="您好，您的密码被锁住了，我来帮您重置。请问是银行卡、存折，还是手机银行的密码？",
+            expected=("password_reset",),
+            default_intent="password_reset",
+        ),
+        "transfer_over_limit": ScenarioScript(
+            greeting="您好，您的转账超过了限额，请问您要转多少钱、转给谁？",
+            expected=("limit_adjustment", "transfer"),
+            default_intent="transfer",
+        ),
+        "limit_adjustment": ScenarioScript(
+            greeting="您好，您要调整转账限额。请问您想把限额调到多少钱？",
+            expected=("limit_adjustment",),
+            default_intent="limit_adjustment",
+        ),
+    }
+)
+
+_MEDIUM_NAMES = MappingProxyType(
+    {"card": "银行卡", "passbook": "存折", "mobile_banking": "手机银行"}
+)
+_DIGIT_NAMES = "零一二三四五六七八九"
+_PUNCT = re.compile(r"[\s，。！？、,.!?~…：:；;“”\"'（）()]+")
+
+
+@dataclass(frozen=True)
+class DialogueEvent:
+    """What the system says next.
+
+    Attributes:
+        kind: ``prompt`` (a question), ``confirm`` (a read-back awaiting
+            对/不对) or ``case`` (hand the call to a teller now).
+        text: the short Mandarin sentence to show and speak.
+        reason: why, for logs and tests: greeting, ask_intent, missing_slot,
+            repeat, unclear, readback, deny, out_of_scope, complete,
+            teller_request, risk, unclear_limit.
+        slot: the slot asked for, when ``reason`` is missing_slot.
+        flags: the risk flags behind a ``risk`` handoff.
+    """
+
+    kind: EventKind
+    text: str
+    reason: str
+    slot: str | None = None
+    flags: tuple[RiskFlag, ...] = ()
+
+
+@dataclass(frozen=True)
+class DialogueState:
+    """Everything the call has gathered so far.
+
+    Attributes:
+        scenario: the app's scenario code, or None.
+        intent: the intent, once fixed (it is not re-decided every turn, so a
+            short answer like 五万 cannot flip a transfer to a deposit).
+        intent_assumed: the intent came from the scenario, not the caller; a
+            confident prediction among the scenario's expected intents may
+            still replace it (限额 instead of 转账 after transfer_over_limit).
+        slots: slots merged over the turns, later turns overriding.
+        risk: the call's risk: highest level seen, union of flags.
+        awaiting: what the last prompt asked for.
+        last_prompt: the last sentence said, repeated on request.
+        unclear_turns: unclear turns so far in the call.
+        history: the caller's earlier utterances (original text), for the
+            risk rules that look across turns.
+        history_intents: the intent predicted for each of them.
+        finished: a case event was emitted; the call is the teller's now.
+    """
+
+    scenario: str | None = None
+    intent: str | None = None
+    intent_assumed: bool = False
+    slots: Slots = field(default_factory=Slots)
+    risk: RiskAssessment = field(default_factory=RiskAssessment)
+    awaiting: Awaiting = "intent"
+    last_prompt: str = ""
+    unclear_turns: int = 0
+    history: tuple[str, ...] = ()
+    history_intents: tuple[str, ...] = ()
+    finished: bool = False
+
+
+@dataclass(frozen=True)
+class DialogueStep:
+    """The result of one turn: the new state and what to say."""
+
+    state: DialogueState
+    event: DialogueEvent
+
+
+def merge_risk(older: RiskAssessment, newer: RiskAssessment) -> RiskAssessment:
+    """The call's risk after another turn: max level and score, union of flags.
+
+    A cue said once (安全账户) must not disappear because the next turn was
+    an innocent 对的.
+    """
+    level = max(older.level, newer.level, key=RISK_LEVELS.index)
+    seen = {(f.code, f.evidence) for f in older.flags}
+    flags = list(older.flags)
+    for f in newer.flags:
+        if (f.code, f.evidence) not in seen:
+            seen.add((f.code, f.evidence))
+            flags.append(f)
+    return RiskAssessment(level=level, score=max(older.score, newer.score), flags=tuple(flags))
+
+
+def speak_digits(digits: str) -> str:
+    """Digits read one by one (1234 → 一二三四), as tellers read account tails."""
+    return "".join(_DIGIT_NAMES[int(c)] for c in digits if c.isdigit())
+
+
+def _speak_term(months: int) -> str:
+    if months % 12 == 0:
+        return f"{to_spoken(months // 12)}年"
+    return f"{to_spoken(months)}个月"
+
+
+class Dialogue:
+    """The dialogue policy for one kind of call; holds no per-call state.
+
+    Args:
+        intents: intent code → its requirements (a ``Catalog.intents``).
+        phrases: the wording; defaults are short, polite Mandarin.
+        scenarios: scenario code → opening script.
+        intent_threshold: confidence at which an intent is fixed.
+        scenario_threshold: lower confidence accepted for the scenario's
+            expected intents.
+        max_unclear: unclear turns after which a teller takes over.
+
+    Raises:
+        InputError: from :meth:`start` for an unknown scenario (lists the
+            valid ones).
+    """
+
+    def __init__(
+        self,
+        intents: Mapping[str, IntentRequirements],
+        *,
+        phrases: Phrases | None = None,
+        scenarios: Mapping[str | None, ScenarioScript] = SCENARIOS,
+        intent_threshold: float = 0.5,
+        scenario_threshold: float = 0.2,
+        max_unclear: int = 3,
+    ) -> None:
+        self.intents = intents
+        self.phrases = phrases or Phrases()
+        self.scenarios = scenarios
+        self.intent_threshold = intent_threshold
+        self.scenario_threshold = scenario_threshold
+        self.max_unclear = max_unclear
+
+    def start(self, scenario: str | None = None) -> DialogueStep:
+        """Open a call: the scenario's greeting, and what it waits for."""
+        script = self._script(scenario)
+        awaiting: Awaiting = "intent"
+        intent = None
+        if script.default_intent and script.default_intent in self.intents:
+            # The app already told us why the caller is here: the greeting
+            # asks for the details, so the intent is known from the start.
+            intent = script.default_intent
+            awaiting = "slot"
+        state = DialogueState(
+            scenario=scenario,
+            intent=intent,
+            intent_assumed=intent is not None,
+            awaiting=awaiting,
+            last_prompt=script.greeting,
+        )
+        return DialogueStep(state, DialogueEvent("prompt", script.greeting, "greeting"))
+
+    def step(self, state: DialogueState, turn: Understanding | None) -> DialogueStep:
+        """Advance the call by one caller turn.
+
+        Args:
+            state: the state returned by the previous step (or :meth:`start`).
+            turn: what was understood of the turn, or None when ASR judged it
+                unclear (mumbling, noise, a regurgitated prompt).
+
+        Returns:
+            The new state and the event to send.
+        """
+        if state.finished:
+            return DialogueStep(
+                state, DialogueEvent("case", self.phrases.handoff_complete, "finished")
+            )
+        if turn is None:
+            return self._unclear(state)
+
+        text = _PUNCT.sub("", turn.normalised.normalized_text)
+        state = replace(
+            state,
+            risk=merge_risk(state.risk, turn.risk),
+            history=(*state.history, turn.normalised.text),
+            history_intents=(*state.history_intents, turn.intent.code),
+        )
+        if not text:
+            return self._unclear(state)
+        if any(cue in text for cue in self.phrases.teller_cues) or (
+            turn.intent.code == "speak_to_teller"
+            and turn.intent.confidence >= self.intent_threshold
+        ):
+            return self._handoff(state, self.phrases.handoff_teller, "teller_request")
+        if self._asks_repeat(text):
+            return DialogueStep(state, DialogueEvent("prompt", state.last_prompt, "repeat"))
+        if state.risk.level == "high" and any(f.category == "fraud" for f in state.risk.flags):
+            return self._handoff(
+                state,
+                self.phrases.handoff_risk,
+                "risk",
+                flags=tuple(f for f in state.risk.flags if f.category == "fraud"),
+            )
+
+        merged = state.slots.merged(turn.slots)
+        changed = merged.as_dict() != state.slots.as_dict()
+        state = replace(state, slots=merged)
+        if state.intent is None or state.intent_assumed:
+            chosen = self._choose_intent(state, turn)
+            if chosen is not None:
+                state = replace(state, intent=chosen, intent_assumed=False)
+
+        if state.awaiting in ("confirm", "correction") and not changed:
+            if any(cue in text for cue in self.phrases.no_cues):
+                return self._say(state, "prompt", self.phrases.deny, "deny", awaiting="correction")
+            if state.awaiting == "confirm" and any(cue in text for cue in self.phrases.yes_cues):
+                return self._handoff(state, self.phrases.handoff_complete, "complete")
+        return self._advance(state)
+
+    # -- the rules ------------------------------------------------------------
+
+    def _script(self, scenario: str | None) -> ScenarioScript:
+        try:
+            return self.scenarios[scenario]
+        except KeyError as e:
+            valid = ", ".join(str(s) for s in self.scenarios if s is not None)
+            raise InputError(f"unknown scenario {scenario!r} (valid: {valid}, or none)") from e
+
+    def _asks_repeat(self, text: str) -> bool:
+        if any(cue in text for cue in self.phrases.repeat_cues):
+            return True
+        return len(text) <= 3 and any(cue in text for cue in self.phrases.short_repeat_cues)
+
+    def _choose_intent(self, state: DialogueState, turn: Understanding) -> str | None:
+        """The intent to fix now, or None to keep asking."""
+        script = self._script(state.scenario)
+        pred = turn.intent
+        known = self.intents
+        if state.intent_assumed:
+            # Only clear evidence replaces what the app told us.
+            if pred.code in script.expected and pred.confidence >= self.intent_threshold:
+                return pred.code
+            return None
+        if pred.code in script.expected and pred.confidence >= self.scenario_threshold:
+            return pred.code
+        if (
+            pred.confidence >= self.intent_threshold
+            and pred.code in known
+            and pred.code not in (OUT_OF_SCOPE, "speak_to_teller")
+        ):
+            return pred.code
+        for alt in pred.alternatives:
+            if alt.code in script.expected and alt.confidence >= self.scenario_threshold:
+                return alt.code
+        if script.default_intent in known and turn.slots.values:
+            return script.default_intent
+        return None
+
+    def _advance(self, state: DialogueState) -> DialogueStep:
+        """Ask for what is missing, read back what is complete, or hand over."""
+        if state.intent is None:
+            last = state.history_intents[-1] if state.history_intents else ""
+            if last == OUT_OF_SCOPE:
+                return self._say(state, "prompt", self.phrases.out_of_scope, "out_of_scope")
+            return self._say(state, "prompt", self.phrases.ask_intent, "ask_intent")
+        spec = self.intents.get(state.intent)
+        if spec is None or not spec.required:
+            return self._handoff(state, self.phrases.handoff_complete, "complete")
+        filled = state.slots.as_dict()
+        for group in spec.required:
+            if group and not any(code in filled for code in group):
+                slot = group[0]
+                question = spec.prompts.get(slot) or f"请问{SLOT_NAMES.get(slot, slot)}是什么？"
+                return self._say(state, "prompt", question, "missing_slot", slot=slot)
+        text = self._readback(state.intent, spec, filled)
+        return self._say(state, "confirm", text, "readback")
+
+    def _readback(
+        self, intent: str, spec: IntentRequirements, filled: Mapping[str, int | str]
+    ) -> str:
+        """One sentence with every value the teller will act on."""
+        parts = [spec.name]
+        if "amount" in filled:
+            label = "新限额" if intent == "limit_adjustment" else "金额"
+            parts.append(f"{label}{to_capital_yuan(int(filled['amount']))}")
+        if "term_months" in filled:
+            parts.append(f"存期{_speak_term(int(filled['term_months']))}")
+        if "payee_name" in filled:
+            parts.append(f"收款人{filled['payee_name']}")
+        elif "payee_relation" in filled:
+            parts.append(f"收款人是您{filled['payee_relation']}")
+        if "payee_bank" in filled:
+            parts.append(str(filled["payee_bank"]))
+        if "payee_account" in filled:
+            parts.append(f"账号尾号{speak_digits(str(filled['payee_account'])[-4:])}")
+        if "medium" in filled:
+            parts.append(_MEDIUM_NAMES.get(str(filled["medium"]), str(filled["medium"])))
+        return self.phrases.readback_prefix + "，".join(parts) + "。" + self.phrases.readback_suffix
+
+    def _unclear(self, state: DialogueState) -> DialogueStep:
+        state = replace(state, unclear_turns=state.unclear_turns + 1)
+        if state.unclear_turns >= self.max_unclear:
+            return self._handoff(state, self.phrases.handoff_unclear, "unclear_limit")
+        return DialogueStep(state, DialogueEvent("prompt", state.last_prompt, "unclear"))
+
+    def _say(
+        self,
+        state: DialogueState,
+        kind: EventKind,
+        text: str,
+        reason: str,
+        *,
+        slot: str | None = None,
+        awaiting: Awaiting | None = None,
+    ) -> DialogueStep:
+        if awaiting is None:
+            awaiting = "confirm" if kind == "confirm" else ("slot" if slot else "intent")
+        state = replace(state, awaiting=awaiting, last_prompt=text)
+        return DialogueStep(state, DialogueEvent(kind, text, reason, slot=slot))
+
+    def _handoff(
+        self,
+        state: DialogueState,
+        text: str,
+        reason: str,
+        *,
+        flags: tuple[RiskFlag, ...] = (),
+    ) -> DialogueStep:
+        state = replace(state, awaiting="done", last_prompt=text, finished=True)
+        return DialogueStep(state, DialogueEvent("case", text, reason, flags=flags))
