@@ -1,0 +1,443 @@
+"""The intent catalog: one YAML file per intent, loaded and validated.
+
+Product teams edit these files (see docs: catalog format), so every mistake
+is reported with the file, the line and the valid choices, and all of them
+at once: a reviewer fixes a catalog in one pass, not one error per restart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.resources
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import yaml
+
+from intents.taxonomy import INTENT_CODES, SLOT_CODES
+from models.errors import ConfigError
+from models.text import to_simplified
+
+_REQUIRED_KEYS = ("code", "name", "description", "examples")
+_OPTIONAL_KEYS = ("slots", "required", "prompts")
+_ALL_KEYS = _REQUIRED_KEYS + _OPTIONAL_KEYS
+_PUNCT = re.compile(r"[\s，。！？、,.!?；;：:“”\"'（）()…~～]+")
+
+
+@dataclass(frozen=True)
+class Example:
+    """One example utterance of an intent, with the line it sits on."""
+
+    text: str
+    intent: str
+    line: int
+
+
+@dataclass(frozen=True)
+class IntentSpec:
+    """One intent as declared in its catalog file.
+
+    Attributes:
+        code: intent code (taxonomy.md or a product team's addition).
+        name: Chinese display name.
+        description: what the customer wants, for reviewers and tellers.
+        slots: slot codes this intent's form uses.
+        required: required slot groups; each group is any-of, and its first
+            code is the one reported missing when none is present.
+        prompts: slot code → the polite question asked when it is missing.
+        examples: the example utterances, in file order.
+        path: the YAML file this came from.
+    """
+
+    code: str
+    name: str
+    description: str
+    slots: tuple[str, ...]
+    required: tuple[tuple[str, ...], ...]
+    prompts: Mapping[str, str]
+    examples: tuple[Example, ...]
+    path: Path
+
+
+@dataclass(frozen=True)
+class CatalogIssue:
+    """One problem found in a catalog file.
+
+    Attributes:
+        file: the file concerned (or the directory for a missing intent).
+        line: 1-based line number, None when the whole file is concerned.
+        message: what is wrong.
+        choices: the valid alternatives, when there is a closed set.
+    """
+
+    file: Path
+    line: int | None
+    message: str
+    choices: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else f"{self.file}"
+        valid = f" (valid: {', '.join(self.choices)})" if self.choices else ""
+        return f"{where}: {self.message}{valid}"
+
+
+class CatalogError(ConfigError):
+    """The catalog is invalid; ``issues`` lists every problem found."""
+
+    def __init__(self, directory: Path, issues: list[CatalogIssue]) -> None:
+        self.issues = tuple(issues)
+        shown = "; ".join(str(i) for i in issues[:3])
+        more = f"; and {len(issues) - 3} more" if len(issues) > 3 else ""
+        super().__init__(
+            f"intent catalog {directory} has {len(issues)} problem(s): {shown}{more} "
+            f"(run `frontdesk intents check {directory}`)"
+        )
+
+
+def shipped_catalog_dir() -> Path:
+    """The catalog shipped as package data (intents/catalog)."""
+    return Path(str(importlib.resources.files("intents").joinpath("catalog")))
+
+
+def example_key(text: str) -> str:
+    """The form two examples are compared in: simplified, no spaces or punctuation."""
+    return _PUNCT.sub("", to_simplified(text)).lower()
+
+
+@dataclass
+class _Parsed:
+    spec: IntentSpec | None
+    issues: list[CatalogIssue] = field(default_factory=list)
+
+
+def _node_get(node: yaml.MappingNode, key: str) -> yaml.Node | None:
+    for k, v in node.value:
+        if isinstance(k, yaml.ScalarNode) and k.value == key:
+            return v
+    return None
+
+
+def _line(node: yaml.Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+def _parse_file(path: Path) -> _Parsed:
+    """Parse and check one intent file on its own (cross-file checks come later)."""
+    issues: list[CatalogIssue] = []
+
+    def bad(node: yaml.Node | None, message: str, choices: tuple[str, ...] = ()) -> None:
+        issues.append(CatalogIssue(path, _line(node) if node else None, message, choices))
+
+    try:
+        text = path.read_text(encoding="utf-8")
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except UnicodeDecodeError as e:
+        return _Parsed(None, [CatalogIssue(path, None, f"not UTF-8 text: {e.reason}")])
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = mark.line + 1 if mark else None
+        return _Parsed(None, [CatalogIssue(path, line, f"YAML syntax error: {e.problem}")])
+    except yaml.YAMLError as e:  # unmarked YAML errors are rare; still one line
+        return _Parsed(None, [CatalogIssue(path, None, f"YAML error: {e}")])
+    if not isinstance(root, yaml.MappingNode) or not isinstance(data, dict):
+        return _Parsed(None, [CatalogIssue(path, 1, "the file must be a mapping of keys")])
+
+    for k, _v in root.value:
+        if k.value not in _ALL_KEYS:
+            bad(k, f"unknown key {k.value!r}", _ALL_KEYS)
+    for key in _REQUIRED_KEYS:
+        if key not in data:
+            bad(None, f"missing key {key!r}")
+
+    def string(key: str) -> str:
+        value = data.get(key)
+        if value is None:
+            return ""
+        if not isinstance(value, str) or not value.strip():
+            bad(_node_get(root, key), f"{key!r} must be a non-empty string")
+            return ""
+        return value.strip()
+
+    code, name, description = string("code"), string("name"), string("description")
+    if code and code != path.stem:
+        bad(_node_get(root, "code"), f"code {code!r} differs from the file name {path.name!r}")
+
+    slots: list[str] = []
+    slots_node = _node_get(root, "slots")
+    raw_slots = data.get("slots") or []
+    if not isinstance(raw_slots, list) or not all(isinstance(s, str) for s in raw_slots):
+        bad(slots_node, "'slots' must be a list of slot codes", SLOT_CODES)
+    else:
+        for s in raw_slots:
+            if s not in SLOT_CODES:
+                bad(slots_node, f"unknown slot code {s!r}", SLOT_CODES)
+            else:
+                slots.append(s)
+
+    required: list[tuple[str, ...]] = []
+    req_node = _node_get(root, "required")
+    raw_req = data.get("required") or []
+    if not isinstance(raw_req, list):
+        bad(req_node, "'required' must be a list of slot codes or {any_of: [codes]}")
+        raw_req = []
+    for item in raw_req:
+        group: tuple[str, ...]
+        if isinstance(item, str):
+            group = (item,)
+        elif (
+            isinstance(item, dict)
+            and list(item) == ["any_of"]
+            and isinstance(item["any_of"], list)
+            and item["any_of"]
+            and all(isinstance(s, str) for s in item["any_of"])
+        ):
+            group = tuple(item["any_of"])
+        else:
+            bad(req_node, f"bad required item {item!r}: a slot code or {{any_of: [codes]}}")
+            continue
+        unknown = [s for s in group if s not in slots]
+        for s in unknown:
+            bad(req_node, f"required slot {s!r} is not in this intent's slots", tuple(slots))
+        if not unknown:
+            required.append(group)
+
+    prompts: dict[str, str] = {}
+    prompts_node = _node_get(root, "prompts")
+    raw_prompts = data.get("prompts") or {}
+    if not isinstance(raw_prompts, dict):
+        bad(prompts_node, "'prompts' must map slot codes to questions")
+        raw_prompts = {}
+    for slot, question in raw_prompts.items():
+        if slot not in slots:
+            bad(prompts_node, f"prompt for slot {slot!r} not in this intent's slots", tuple(slots))
+        elif not isinstance(question, str) or not question.strip():
+            bad(prompts_node, f"prompt for {slot!r} must be a non-empty string")
+        else:
+            prompts[slot] = question.strip()
+
+    examples: list[Example] = []
+    ex_node = _node_get(root, "examples")
+    if ex_node is not None:
+        if not isinstance(ex_node, yaml.SequenceNode) or not ex_node.value:
+            bad(ex_node, "'examples' must be a non-empty list of sentences")
+        else:
+            seen: dict[str, int] = {}
+            for item in ex_node.value:
+                if not isinstance(item, yaml.ScalarNode) or item.tag != "tag:yaml.org,2002:str":
+                    bad(item, "each example must be one plain sentence (a string)")
+                    continue
+                sentence = str(item.value).strip()
+                key = example_key(sentence)
+                if not key:
+                    bad(item, "empty example")
+                elif key in seen:
+                    bad(item, f"duplicate example {sentence!r} (first on line {seen[key]})")
+                else:
+                    seen[key] = _line(item)
+                    examples.append(Example(sentence, code or path.stem, _line(item)))
+
+    spec = IntentSpec(
+        code=code or path.stem,
+        name=name,
+        description=description,
+        slots=tuple(slots),
+        required=tuple(required),
+        prompts=MappingProxyType(prompts),
+        examples=tuple(examples),
+        path=path,
+    )
+    return _Parsed(spec, issues)
+
+
+def _catalog_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml"))
+
+
+def _check(directory: Path) -> tuple[dict[str, IntentSpec], list[CatalogIssue]]:
+    if not directory.is_dir():
+        return {}, [CatalogIssue(directory, None, "catalog directory does not exist")]
+    specs: dict[str, IntentSpec] = {}
+    issues: list[CatalogIssue] = []
+    owner: dict[str, Example] = {}
+    paths: dict[str, Path] = {}
+    for path in _catalog_files(directory):
+        parsed = _parse_file(path)
+        issues.extend(parsed.issues)
+        spec = parsed.spec
+        if spec is None:
+            continue
+        if spec.code in specs:
+            issues.append(
+                CatalogIssue(path, None, f"intent {spec.code!r} also defined in {paths[spec.code]}")
+            )
+            continue
+        specs[spec.code] = spec
+        paths[spec.code] = path
+        for ex in spec.examples:
+            key = example_key(ex.text)
+            first = owner.get(key)
+            if first is None:
+                owner[key] = ex
+            elif first.intent != ex.intent:
+                issues.append(
+                    CatalogIssue(
+                        path,
+                        ex.line,
+                        f"example {ex.text!r} of {ex.intent!r} conflicts with "
+                        f"{paths[first.intent]}:{first.line} ({first.intent!r})",
+                    )
+                )
+    for code in INTENT_CODES:
+        if code not in specs and not any(p.stem == code for p in _catalog_files(directory)):
+            issues.append(
+                CatalogIssue(directory, None, f"taxonomy intent {code!r} missing: add {code}.yaml")
+            )
+    return specs, issues
+
+
+def check_catalog(directory: Path | None = None) -> list[CatalogIssue]:
+    """Every problem in the catalog at ``directory`` (None: the shipped one).
+
+    Returns:
+        The issues, file by file in name order; empty when the catalog is valid.
+    """
+    return _check(directory or shipped_catalog_dir())[1]
+
+
+class Catalog:
+    """A validated intent catalog.
+
+    Build it with :meth:`load`. It is read-only except through
+    :meth:`add_example`, which edits the file and re-validates it.
+    """
+
+    def __init__(self, directory: Path, intents: Mapping[str, IntentSpec]) -> None:
+        self.directory = directory
+        self._intents = dict(sorted(intents.items()))
+
+    @classmethod
+    def load(cls, directory: Path | None = None) -> Catalog:
+        """Load and validate the catalog in ``directory`` (None: the shipped one).
+
+        Raises:
+            CatalogError: (a ConfigError) listing every problem, when invalid.
+        """
+        directory = directory or shipped_catalog_dir()
+        specs, issues = _check(directory)
+        if issues:
+            raise CatalogError(directory, issues)
+        return cls(directory, specs)
+
+    @property
+    def intents(self) -> Mapping[str, IntentSpec]:
+        """Intent code → spec, sorted by code."""
+        return MappingProxyType(self._intents)
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """All intent codes, sorted."""
+        return tuple(self._intents)
+
+    def spec(self, code: str) -> IntentSpec:
+        """The spec of ``code``.
+
+        Raises:
+            ConfigError: when ``code`` is not in the catalog (lists the valid codes).
+        """
+        try:
+            return self._intents[code]
+        except KeyError as e:
+            raise ConfigError(
+                f"unknown intent {code!r} in catalog {self.directory} "
+                f"(valid: {', '.join(self._intents)})"
+            ) from e
+
+    def examples(self) -> tuple[Example, ...]:
+        """All examples, intent by intent (sorted by code), in file order."""
+        return tuple(ex for spec in self._intents.values() for ex in spec.examples)
+
+    def __iter__(self) -> Iterator[IntentSpec]:
+        return iter(self._intents.values())
+
+    def content_hash(self) -> str:
+        """sha256 of the catalog's normalised content (stable across formatting).
+
+        Stored with each trained model so a report can say whether the model
+        was trained on the catalog now on disk.
+        """
+        content: dict[str, Any] = {
+            code: {
+                "name": s.name,
+                "description": s.description,
+                "slots": list(s.slots),
+                "required": [list(g) for g in s.required],
+                "prompts": dict(sorted(s.prompts.items())),
+                "examples": [e.text for e in s.examples],
+            }
+            for code, s in self._intents.items()
+        }
+        blob = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+    def add_example(self, code: str, text: str) -> Path:
+        """Append ``text`` to the examples of ``code`` in its YAML file.
+
+        The file's comments and layout are kept (the line is inserted after
+        the last example). The edited catalog is re-validated and the file
+        restored if the example would make it invalid (e.g. a conflict).
+
+        Returns:
+            The path of the edited file.
+
+        Raises:
+            ConfigError: unknown code, empty text, or the example conflicts.
+        """
+        spec = self.spec(code)
+        sentence = text.strip()
+        if not example_key(sentence):
+            raise ConfigError(f"cannot add an empty example to {spec.path}")
+        original = spec.path.read_text(encoding="utf-8")
+        spec.path.write_text(_with_example(original, sentence), encoding="utf-8")
+        specs, issues = _check(self.directory)
+        if issues:
+            spec.path.write_text(original, encoding="utf-8")
+            raise ConfigError(
+                f"example {sentence!r} not added to {spec.path}: {issues[0]}"
+            ) from CatalogError(self.directory, issues)
+        self._intents = dict(sorted(specs.items()))
+        return spec.path
+
+
+def _yaml_scalar(text: str) -> str:
+    """``text`` as a YAML list item value: plain when safe, else double-quoted."""
+    try:
+        if yaml.safe_load(f"- {text}") == [text] and "#" not in text:
+            return text
+    except yaml.YAMLError:
+        pass
+    return json.dumps(text, ensure_ascii=False)  # JSON strings are valid YAML
+
+
+def _with_example(source: str, sentence: str) -> str:
+    root = yaml.compose(source, Loader=yaml.SafeLoader)
+    assert isinstance(root, yaml.MappingNode)  # the catalog was validated on load
+    node = _node_get(root, "examples")
+    lines = source.splitlines(keepends=True)
+    if isinstance(node, yaml.SequenceNode) and node.value and not node.flow_style:
+        last = node.value[-1]
+        prefix = lines[last.start_mark.line][: last.start_mark.column]
+        at = last.end_mark.line + (1 if last.end_mark.column > 0 else 0)
+        if at > 0 and at <= len(lines) and not lines[at - 1].endswith("\n"):
+            lines[at - 1] += "\n"
+        lines.insert(at, f"{prefix}{_yaml_scalar(sentence)}\n")
+        return "".join(lines)
+    # Flow-style list: rewrite the file (comments are lost, content is kept).
+    data = yaml.safe_load(source)
+    data["examples"] = [*data["examples"], sentence]
+    return str(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
