@@ -1,0 +1,221 @@
+"""``create_app``: the FastAPI application and its start-up.
+
+Start-up migrates the database, creates the demo accounts on first start,
+and loads the models in a background thread, so ``/healthz`` can say
+"loading" (503) instead of the port staying closed for the seconds it takes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import importlib.util
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from intents.catalog import Catalog
+from models.errors import ConfigError, FrontDeskError, InputError, ModelError
+from server.auth import DEMO_ACCOUNTS_FILE, ensure_demo_accounts
+from server.catalog_store import effective_settings
+from server.db import make_engine, make_sessionmaker, migrate
+from server.deps import UnicodeJSONResponse
+from server.errors import (
+    AuthError,
+    ConflictError,
+    ForbiddenError,
+    InvalidChoiceError,
+    NotFoundError,
+    NotReadyError,
+)
+from server.masking import install_log_masking
+from server.routes import auth, calls, cases, catalog, health
+from voice_agent.settings import Settings
+
+if TYPE_CHECKING:
+    from voice_agent.service import FrontDesk
+
+log = logging.getLogger("server")
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+# Most specific first: the first matching class decides the status.
+_STATUS: tuple[tuple[type[FrontDeskError], int], ...] = (
+    (AuthError, 401),
+    (ForbiddenError, 403),
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (InvalidChoiceError, 422),
+    (ConfigError, 422),
+    (NotReadyError, 503),
+    (ModelError, 503),
+    (InputError, 400),
+    (FrontDeskError, 400),
+)
+
+
+def _status_for(exc: FrontDeskError) -> int:
+    return next(status for cls, status in _STATUS if isinstance(exc, cls))
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    """One readable line for the first problem (the full list goes in ``details``)."""
+    problems = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if p != "body"]
+        kind = err.get("type", "")
+        if kind == "json_invalid":
+            problems.append("request body is not valid JSON")
+        elif kind == "missing":
+            problems.append(f"missing field {'.'.join(loc)!r}")
+        elif loc:
+            problems.append(f"field {'.'.join(loc)!r}: {err.get('msg', 'invalid')}")
+        else:
+            problems.append(str(err.get("msg", "invalid request")))
+    return "; ".join(problems) or "invalid request"
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def domain_error(request: Request, exc: Exception) -> UnicodeJSONResponse:
+        assert isinstance(exc, FrontDeskError)
+        status = _status_for(exc)
+        if status >= 500 and not isinstance(exc, NotReadyError):
+            log.warning("%s %s: %s", request.method, request.url.path, exc)
+        return UnicodeJSONResponse({"error": str(exc)}, status_code=status)
+
+    async def http_error(request: Request, exc: Exception) -> UnicodeJSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        return UnicodeJSONResponse(
+            {"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers
+        )
+
+    async def validation_error(request: Request, exc: Exception) -> UnicodeJSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        details = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        return UnicodeJSONResponse(
+            {"error": _validation_message(exc), "details": details}, status_code=422
+        )
+
+    app.add_exception_handler(FrontDeskError, domain_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+
+
+def _announce_demo_accounts(passwords: dict[str, str], path: Path) -> None:
+    # Printed (not logged) once: the only time the passwords are shown.
+    lines = [f"Front Desk demo accounts created (also in {path}, readable by you only):"]
+    lines += [f"  {role:8} password {pw}" for role, pw in passwords.items()]
+    print("\n".join(lines), flush=True)
+
+
+def _load_frontdesk(settings: Settings) -> FrontDesk:
+    from voice_agent.service import build_frontdesk
+
+    return build_frontdesk(settings)
+
+
+async def _load_in_background(app: FastAPI, settings: Settings) -> None:
+    try:
+        frontdesk = await asyncio.to_thread(_load_frontdesk, settings)
+    except Exception as exc:  # any failure must show in /healthz, not vanish in a task
+        log.exception("loading the models failed")
+        app.state.load_error = f"{type(exc).__name__}: {exc}"
+        return
+    app.state.frontdesk = frontdesk
+    app.state.catalog = frontdesk.catalog
+    log.info("models loaded; /healthz is ok")
+
+
+def _include_optional_routers(app: FastAPI) -> None:
+    """The live-call WebSocket lives in server.ws, written separately."""
+    if importlib.util.find_spec("server.ws") is not None:
+        ws = importlib.import_module("server.ws")
+        app.include_router(ws.router)
+
+
+def _install_pages(app: FastAPI) -> None:
+    def page(name: str) -> Any:
+        def serve() -> FileResponse:
+            path = STATIC_DIR / name
+            if not path.is_file():
+                raise NotFoundError(f"page {name} is missing from {STATIC_DIR}")
+            return FileResponse(path, media_type="text/html; charset=utf-8")
+
+        return serve
+
+    app.add_api_route("/", page("index.html"), methods=["GET"], include_in_schema=False)
+    app.add_api_route("/console", page("console.html"), methods=["GET"], include_in_schema=False)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
+
+
+def create_app(settings: Settings, frontdesk: FrontDesk | None = None) -> FastAPI:
+    """Build the Front Desk web application.
+
+    Args:
+        settings: the configuration (database URL, data dir, models).
+        frontdesk: an already built FrontDesk (tests, or a CLI that built one);
+            None loads one from ``settings`` in the background at start-up.
+
+    Returns:
+        The app; start-up work happens in its lifespan (run it under uvicorn
+        or ``with TestClient(app)``).
+    """
+    settings = effective_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        install_log_masking()
+        engine = make_engine(settings.database_url)
+        await run_in_threadpool(migrate, engine)
+        app.state.engine = engine
+        app.state.sessions = make_sessionmaker(engine)
+        if settings.server.create_demo_accounts:
+            with app.state.sessions() as session:
+                passwords = await run_in_threadpool(
+                    ensure_demo_accounts, session, settings.data_dir
+                )
+            if passwords:
+                _announce_demo_accounts(passwords, settings.data_dir / DEMO_ACCOUNTS_FILE)
+        app.state.frontdesk = frontdesk
+        app.state.load_error = None
+        loader: asyncio.Task[None] | None = None
+        if frontdesk is not None:
+            app.state.catalog = frontdesk.catalog
+        else:
+            # The catalog is quick to load and lets tellers work the queue
+            # while the models load.
+            app.state.catalog = Catalog.load(settings.understanding.catalog_dir)
+            loader = asyncio.create_task(_load_in_background(app, settings))
+        try:
+            yield
+        finally:
+            if loader is not None and not loader.done():
+                loader.cancel()
+            engine.dispose()
+
+    app = FastAPI(
+        title="Front Desk",
+        default_response_class=UnicodeJSONResponse,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.frontdesk = frontdesk
+    app.state.load_error = None
+    _install_error_handlers(app)
+    for module in (health, auth, calls, cases, catalog):
+        app.include_router(module.router)
+    _include_optional_routers(app)
+    _install_pages(app)
+    return app

@@ -1,0 +1,111 @@
+"""Request dependencies: database session, logged-in user, role checks, FrontDesk.
+
+Used as ``Annotated`` aliases (``DbDep``, ``TellerDep`` ...) so each route's
+signature says what it needs. They raise domain errors; app.py maps those to
+HTTP statuses.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from intents.catalog import Catalog
+from server.auth import StaffUser, session_user
+from server.errors import AuthError, ForbiddenError, NotReadyError
+
+if TYPE_CHECKING:
+    # Only for types: importing the service loads the whole speech stack.
+    from voice_agent.service import FrontDesk
+
+SESSION_COOKIE = "fd_session"
+
+
+class UnicodeJSONResponse(JSONResponse):
+    """JSON with Chinese characters unescaped (contract.md), UTF-8."""
+
+    media_type = "application/json; charset=utf-8"
+
+    def render(self, content: Any) -> bytes:
+        """Serialise ``content`` without ASCII escaping."""
+        return json.dumps(content, ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """One session per request, closed afterwards (rolled back if not committed)."""
+    with request.app.state.sessions() as session:
+        yield session
+
+
+DbDep = Annotated[Session, Depends(get_db)]
+
+
+def request_token(request: Request) -> str | None:
+    """The session token from ``Authorization: Bearer`` or the ``fd_session`` cookie."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.cookies.get(SESSION_COOKIE) or None
+
+
+def current_user(request: Request, db: DbDep) -> StaffUser:
+    """The logged-in user.
+
+    Raises:
+        AuthError: no token, or an unknown or expired one.
+    """
+    token = request_token(request)
+    if token is None:
+        raise AuthError("not logged in: POST /api/login first")
+    return session_user(db, token)
+
+
+CurrentUser = Annotated[StaffUser, Depends(current_user)]
+
+
+def require(role: str) -> Callable[[StaffUser], StaffUser]:
+    """A dependency admitting ``role`` and admins."""
+
+    def check(user: CurrentUser) -> StaffUser:
+        if user.role not in (role, "admin"):
+            raise ForbiddenError(f"this needs the {role} role; you are logged in as {user.role}")
+        return user
+
+    return check
+
+
+TellerDep = Annotated[StaffUser, Depends(require("teller"))]
+ProductDep = Annotated[StaffUser, Depends(require("product"))]
+
+
+def get_frontdesk(request: Request) -> FrontDesk:
+    """The loaded FrontDesk.
+
+    Raises:
+        NotReadyError: models still loading, or loading failed (says why).
+    """
+    state = request.app.state
+    if state.frontdesk is None:
+        if state.load_error:
+            raise NotReadyError(f"models failed to load: {state.load_error}")
+        raise NotReadyError("models are still loading; try again shortly (GET /healthz)")
+    frontdesk: FrontDesk = state.frontdesk
+    return frontdesk
+
+
+FrontDeskDep = Annotated["FrontDesk", Depends(get_frontdesk)]
+
+
+def get_catalog(request: Request) -> Catalog:
+    """The intent catalog the server shows and validates against."""
+    catalog: Catalog = request.app.state.catalog
+    return catalog
+
+
+CatalogDep = Annotated[Catalog, Depends(get_catalog)]

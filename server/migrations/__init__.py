@@ -1,0 +1,1 @@
+"""Alembic migrations, run programmatically by server.db.migrate."""

@@ -1,0 +1,2 @@
+"""HTTP routes, one module per audience: health, auth, calls (service), cases
+(tellers), catalog (product staff). Each exposes ``router``."""

@@ -1,0 +1,124 @@
+"""Product staff: the intent catalog, a try-a-sentence box, corrections, evaluation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse
+from pydantic import BaseModel
+
+from server.catalog_store import catalog_json, load_editable
+from server.deps import CatalogDep, DbDep, FrontDeskDep, ProductDep, UnicodeJSONResponse
+from server.errors import NotFoundError
+from server.repository import append_audit, list_corrections, review_correction
+from server.routes.calls import UnderstandBody, understand_text
+
+router = APIRouter(prefix="/api")
+
+EVAL_DIR = "eval"
+
+
+class ExampleBody(BaseModel):
+    """One example sentence to add to an intent."""
+
+    text: str
+
+
+class ReviewBody(BaseModel):
+    """A product reviewer's verdict on a teller's correction."""
+
+    decision: str
+
+
+@router.get("/catalog")
+def get_catalog(user: ProductDep, catalog: CatalogDep) -> UnicodeJSONResponse:
+    """Every intent with its slots, required groups and examples."""
+    return UnicodeJSONResponse(catalog_json(catalog))
+
+
+@router.post("/catalog/try")
+def try_sentence(
+    body: UnderstandBody, user: ProductDep, frontdesk: FrontDeskDep
+) -> UnicodeJSONResponse:
+    """What the current model makes of a sentence (with the words that drove it)."""
+    return understand_text(frontdesk, body)
+
+
+@router.post("/catalog/{code}/examples", status_code=201)
+def add_example(
+    code: str, body: ExampleBody, request: Request, db: DbDep, user: ProductDep
+) -> UnicodeJSONResponse:
+    """Add an example to the editable catalog (audited).
+
+    It reaches the classifier at the next ``frontdesk intents train``.
+    """
+    state = request.app.state
+    catalog = load_editable(state.settings)
+    path = catalog.add_example(code, body.text)
+    state.catalog = catalog
+    append_audit(
+        db,
+        actor=user.username,
+        action="catalog.example_added",
+        after={"intent": code, "text": body.text.strip(), "file": str(path)},
+    )
+    db.commit()
+    spec = catalog.spec(code)
+    return UnicodeJSONResponse(
+        {"intent": code, "file": str(path), "examples": [ex.text for ex in spec.examples]},
+        status_code=201,
+    )
+
+
+@router.get("/corrections")
+def corrections(db: DbDep, user: ProductDep, status: str = "pending") -> UnicodeJSONResponse:
+    """Tellers' corrections with ``status`` (pending, accepted, rejected or all)."""
+    return UnicodeJSONResponse(
+        {"corrections": list_corrections(db, None if status == "all" else status)}
+    )
+
+
+@router.post("/corrections/{correction_id}/review")
+def review(
+    correction_id: int, body: ReviewBody, db: DbDep, user: ProductDep
+) -> UnicodeJSONResponse:
+    """Accept (feeds the next training run) or reject a correction."""
+    return UnicodeJSONResponse(
+        {
+            "correction": review_correction(
+                db, correction_id, actor=user.username, decision=body.decision
+            )
+        }
+    )
+
+
+def _eval_dir(request: Request) -> Path:
+    return Path(request.app.state.settings.data_dir) / EVAL_DIR
+
+
+@router.get("/eval/latest")
+def latest_eval(request: Request, user: ProductDep) -> UnicodeJSONResponse:
+    """The latest ``frontdesk intents eval`` report (JSON, with a link to its HTML)."""
+    directory = _eval_dir(request)
+    path = directory / "report.json"
+    if not path.is_file():
+        raise NotFoundError(
+            f"no evaluation report in {directory}; run `frontdesk intents eval --out {directory}`"
+        )
+    report = json.loads(path.read_text(encoding="utf-8"))
+    html = (directory / "report.html").is_file()
+    return UnicodeJSONResponse(
+        {"report": report, "html": "/api/eval/latest/report.html" if html else None}
+    )
+
+
+@router.get("/eval/latest/{name}")
+def latest_eval_file(name: str, request: Request, user: ProductDep) -> FileResponse:
+    """A file of the latest report (its HTML page and the images it shows)."""
+    directory = _eval_dir(request).resolve()
+    path = (directory / name).resolve()
+    if path.parent != directory or not path.is_file():
+        raise NotFoundError(f"no file {name!r} in the evaluation report {directory}")
+    return FileResponse(path)
