@@ -10,7 +10,10 @@ The hard part is not wrecking Mandarin: many Wu words are also Mandarin
 (个, 老, 讲, 寻). The lexicon marks those ``weak`` and gives them context
 rules; a first scan finds the unambiguous (strong) markers, and only if they
 make the utterance Shanghainese does a second scan also apply the weak words
-that need the ``dialect`` context.
+that need the ``dialect`` context. Those gated weak words also count a
+little towards that decision, so an utterance made only of weak Wu words
+(老头子讲伊忘记密码了) is caught once three or so of them pile up, while one
+or two (他讲的话, 我晓得) leave Mandarin alone.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from dialects.types import MANDARIN, SHANGHAINESE, Normalised, Replacement
 # utterance, and a long utterance without markers is confidently Mandarin.
 STRONG_WEIGHT = 1.0
 WEAK_WEIGHT = 0.3
+GATED_WEIGHT = 0.15
+"""Weight of a weak word whose rule needs the dialect, before the dialect is decided."""
 _SCORE_SLOPE = 3.0
 _DENSITY_SLOPE = 2.0
 _BIAS = -1.5
@@ -89,9 +94,11 @@ class DialectNormaliser:
             The original text, its Mandarin form, the dialect code with a
             confidence for it, and every replacement with offsets into ``text``.
         """
-        matches = self._scan(text, in_dialect=False)
-        if _probability(text, matches) >= 0.5:
-            matches = self._scan(text, in_dialect=True)
+        # Scan as if the utterance were Shanghainese, judge it with the gated
+        # words discounted, and rescan without them if it is not.
+        matches = self._scan(text, in_dialect=True)
+        if _probability(text, matches, gated_weight=GATED_WEIGHT) < 0.5:
+            matches = self._scan(text, in_dialect=False)
         p = _probability(text, matches)
         dialect = SHANGHAINESE if p >= 0.5 else MANDARIN
         confidence = p if dialect == SHANGHAINESE else 1.0 - p
@@ -129,10 +136,17 @@ class DialectNormaliser:
         return matches
 
 
-def _probability(text: str, matches: list[_Match]) -> float:
-    """P(Shanghainese) from the number, strength and density of the markers."""
+def _probability(text: str, matches: list[_Match], gated_weight: float = WEAK_WEIGHT) -> float:
+    """P(Shanghainese) from the number, strength and density of the markers.
+
+    Args:
+        text: the utterance.
+        matches: the lexicon matches in it.
+        gated_weight: the weight of weak words whose rule needs the dialect
+            (lower while the dialect is still being decided).
+    """
     length = sum(1 for ch in text if ch.isalnum())
-    score = sum(STRONG_WEIGHT if m.entry.strong else WEAK_WEIGHT for m in matches)
+    score = sum(_weight(m.entry, gated_weight) for m in matches)
     covered = sum(m.end - m.start for m in matches)
     density = covered / length if length else 0.0
     z = (
@@ -142,6 +156,12 @@ def _probability(text: str, matches: list[_Match]) -> float:
         + _LENGTH_SLOPE * min(length, _LENGTH_CAP)
     )
     return 1.0 / (1.0 + math.exp(-z))
+
+
+def _weight(entry: LexiconEntry, gated_weight: float) -> float:
+    if entry.strong:
+        return STRONG_WEIGHT
+    return gated_weight if entry.context.dialect else WEAK_WEIGHT
 
 
 def _rewrite(text: str, matches: list[_Match]) -> str:
