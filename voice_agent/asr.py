@@ -1,0 +1,336 @@
+"""Speech recognition: one swappable engine interface and its Whisper implementation.
+
+Whisper has no Wu (Shanghainese) language, so the engine sits behind the
+small :class:`AsrEngine` protocol: a Wu-capable model can replace it without
+touching the rest of the call. :class:`WhisperEngine` uses the decoding
+settings measured best in docs/speech-notes.md (language zh, beam 1, int8,
+a banking prompt, no conditioning on previous text, temperature 0 only) and
+adds three guards, because a wrong transcript that *looks* like a request
+is worse than asking the customer to repeat:
+
+1. a confidence rule on ``avg_logprob`` / ``no_speech_prob``;
+2. a detector for the prompt being echoed back as a ``、``-separated list;
+3. a hard decode timeout.
+
+Nothing is ever dropped silently: low-confidence text is kept and marked
+``unclear`` (pipecat's WhisperSTTService drops segments with
+``no_speech_prob >= 0.4``; a fraud sentence was lost that way).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from models.text import to_simplified
+from models.whisper_assets import load_whisper, resolve_asr_model
+from voice_agent.settings import AsrSettings
+
+if TYPE_CHECKING:
+    from faster_whisper import WhisperModel
+
+SAMPLE_RATE = 16_000
+
+# Whisper's own repetition-loop threshold: text that compresses better than
+# this is the same phrase over and over, not speech.
+MAX_COMPRESSION_RATIO = 2.4
+# Prompt-echo detector: an output this much made of prompt pieces, naming at
+# least this many prompt terms, is the prompt coming back, not the customer.
+ECHO_MIN_COVERAGE = 0.8
+ECHO_MIN_TERMS = 3
+# ...or sharing a run of this many characters with the prompt (its opening
+# sentence, or a run of its term list).
+ECHO_MIN_RUN = 8
+
+# Decoding length bound. Mandarin runs at up to ~6 characters a second and
+# Whisper spends 1–2 tokens a character; on noise Whisper loops ("对话对话…")
+# until the 448-token limit, which took 2.9 s on a 2 s clip. Bounding the
+# tokens by the audio length keeps a loop as short as the speech could be.
+TOKENS_PER_SECOND = 12
+MIN_NEW_TOKENS = 24
+# The prompt may take up to 223 tokens of Whisper's 448; 220 always fits.
+MAX_NEW_TOKENS = 220
+
+_PUNCT = re.compile(r"[\s,.!?;:，。！？；：、“”\"'()（）《》…-]+")
+
+
+@dataclass(frozen=True)
+class AsrSegment:
+    """One decoded stretch of an utterance, with Whisper's own confidences."""
+
+    start: float
+    end: float
+    text: str
+    avg_logprob: float
+    no_speech_prob: float
+    compression_ratio: float
+
+
+@dataclass(frozen=True)
+class AsrResult:
+    """The transcript of one utterance and how much to trust it.
+
+    Attributes:
+        text: Simplified-Chinese transcript (kept even when ``unclear``).
+        segments: The decoded segments, in order.
+        avg_logprob: Token-weighted mean log-probability over the segments.
+        no_speech_prob: Highest no-speech probability among the segments.
+        unclear: True when the text should not be acted on; ask to repeat.
+        reason: Why it is unclear (``low_confidence``, ``no_speech``,
+            ``prompt_echo``, ``repetition``, ``empty``, ``timeout``), else None.
+        decode_ms: Wall time of the decode (or of the wait, on timeout).
+        options: The engine and decoding settings used, so a run can be reproduced.
+    """
+
+    text: str
+    segments: tuple[AsrSegment, ...]
+    avg_logprob: float
+    no_speech_prob: float
+    unclear: bool
+    reason: str | None
+    decode_ms: int
+    options: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
+
+
+class AsrEngine(Protocol):
+    """Anything that turns 16 kHz mono float32 speech into an :class:`AsrResult`."""
+
+    name: str
+
+    def transcribe(self, samples: np.ndarray) -> AsrResult:
+        """Transcribe one utterance (a VAD-cut turn)."""
+        ...
+
+
+def prompt_terms(prompt: str) -> tuple[str, ...]:
+    """The vocabulary pieces of a prompt, e.g. 转账, 汇款, 余额 from the banking prompt.
+
+    The prompt is split on punctuation; a leading "涉及"/"包括" is dropped so
+    the first listed term is found too.
+    """
+    terms = []
+    for piece in _PUNCT.split(prompt):
+        piece = re.sub(r"^(涉及|包括|例如)", "", piece)
+        if len(piece) >= 2:
+            terms.append(piece)
+    return tuple(dict.fromkeys(terms))
+
+
+def is_prompt_echo(text: str, prompt: str) -> bool:
+    """Whether ``text`` is mostly the prompt echoed back rather than speech.
+
+    On unclear audio Whisper regurgitates its prompt (e.g. 转账、汇款、余额、存折),
+    which looks like a real request. We flag text that shares a long run with
+    the prompt, or whose characters are mostly covered by prompt pieces of
+    two or more characters while naming several prompt terms. A real request
+    names one or two banking words among its own ("我要挂失银行卡").
+    """
+    bare = _PUNCT.sub("", text)
+    bare_prompt = _PUNCT.sub("", prompt)
+    if not bare or not bare_prompt:
+        return False
+    covered = [False] * len(bare)
+    longest = 0
+    i = 0
+    while i < len(bare):
+        j = i + 2
+        while j <= len(bare) and bare[i:j] in bare_prompt:
+            j += 1
+        run = j - 1 - i
+        if run >= 2:
+            covered[i : i + run] = [True] * run
+            longest = max(longest, run)
+            i += run
+        else:
+            i += 1
+    if longest >= ECHO_MIN_RUN:
+        return True
+    coverage = sum(covered) / len(bare)
+    named = sum(1 for term in prompt_terms(prompt) if term in bare)
+    return coverage >= ECHO_MIN_COVERAGE and named >= ECHO_MIN_TERMS
+
+
+def judge(
+    text: str,
+    avg_logprob: float,
+    no_speech_prob: float,
+    compression_ratio: float,
+    settings: AsrSettings,
+) -> str | None:
+    """The reason a transcript is unclear, or None if it can be acted on.
+
+    Thresholds come from speech-notes.md: good clips had avg_logprob
+    −0.08…−0.25 and no_speech_prob ≤ 0.02; regurgitations −0.31…−0.72 or
+    0.26–0.82.
+    """
+    if not _PUNCT.sub("", text):
+        return "empty"
+    if no_speech_prob > settings.max_no_speech_prob:
+        return "no_speech"
+    if avg_logprob < settings.min_avg_logprob:
+        return "low_confidence"
+    if compression_ratio > MAX_COMPRESSION_RATIO:
+        return "repetition"
+    if settings.initial_prompt and is_prompt_echo(text, settings.initial_prompt):
+        return "prompt_echo"
+    return None
+
+
+class WhisperEngine:
+    """faster-whisper with the measured-best settings and the three guards.
+
+    Decoding runs on one dedicated worker thread so that a decode can be
+    abandoned after ``decode_timeout_s``. Python cannot kill a thread: an
+    abandoned decode keeps running in the background until it finishes (or
+    until the next segment boundary, where it checks a stop flag). Because
+    there is only one worker, abandoned decodes cannot pile up: a new request
+    that finds the worker still busy waits at most its own timeout and, if the
+    worker is still busy, is itself reported as ``timeout`` and cancelled
+    before it starts. CPU use is therefore bounded by one decode at a time.
+    """
+
+    def __init__(
+        self,
+        model: WhisperModel,
+        settings: AsrSettings,
+        model_ref: str,
+    ) -> None:
+        """Wrap an already loaded model; prefer :meth:`from_settings`."""
+        self._model = model
+        self._settings = settings
+        self.name = f"whisper:{Path(model_ref).name or model_ref}:{settings.compute_type}"
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asr-decode")
+        self._kwargs: dict[str, Any] = {
+            "language": settings.language,
+            "task": "transcribe",
+            "beam_size": settings.beam_size,
+            # Temperature 0 only: fallback loops took 20–34 s on unintelligible
+            # clips (speech-notes.md); asking to repeat is faster.
+            "temperature": 0.0,
+            "condition_on_previous_text": False,
+            "initial_prompt": settings.initial_prompt or None,
+            # Our VAD has already cut the turn; a second VAD pass costs time.
+            "vad_filter": False,
+            # Never let faster-whisper drop a segment as "no speech": we keep
+            # the text and mark it unclear instead.
+            "no_speech_threshold": None,
+            "without_timestamps": True,
+        }
+        self.options: Mapping[str, object] = MappingProxyType(
+            {
+                "engine": "faster-whisper",
+                "model": model_ref,
+                "compute_type": settings.compute_type,
+                "cpu_threads": settings.cpu_threads,
+                "decode_timeout_s": settings.decode_timeout_s,
+                "min_avg_logprob": settings.min_avg_logprob,
+                "max_no_speech_prob": settings.max_no_speech_prob,
+                "t2s": True,
+                **self._kwargs,
+            }
+        )
+
+    @classmethod
+    def from_settings(cls, asr: AsrSettings, cache_dir: Path) -> WhisperEngine:
+        """Resolve (assembling if needed) and load the configured model.
+
+        Raises:
+            ModelError: The model cannot be found, assembled or loaded.
+        """
+        ref = resolve_asr_model(asr.model, cache_dir)
+        model = load_whisper(ref, asr.compute_type, asr.cpu_threads)
+        return cls(model, asr, ref)
+
+    def transcribe(self, samples: np.ndarray) -> AsrResult:
+        """Transcribe one utterance of 16 kHz mono float32 samples.
+
+        Returns an ``unclear`` result with reason ``timeout`` when the decode
+        takes longer than ``decode_timeout_s``; never raises for bad speech.
+        """
+        audio = np.ascontiguousarray(samples, dtype=np.float32).reshape(-1)
+        t0 = time.perf_counter()
+        window_s = min(len(audio) / SAMPLE_RATE, 30.0)  # the bound applies per 30 s window
+        max_new = min(MAX_NEW_TOKENS, MIN_NEW_TOKENS + math.ceil(TOKENS_PER_SECOND * window_s))
+        options = MappingProxyType({**self.options, "max_new_tokens": max_new})
+        stop = threading.Event()  # per call: a new call must not un-stop an abandoned one
+        future: Future[list[Any]] = self._executor.submit(self._decode, audio, max_new, stop)
+        try:
+            raw = future.result(timeout=self._settings.decode_timeout_s)
+        except FutureTimeout:
+            # Not started yet (worker busy with an abandoned decode): never start.
+            # Started: ask it to stop at the next segment boundary.
+            if not future.cancel():
+                stop.set()
+            return AsrResult(
+                text="",
+                segments=(),
+                avg_logprob=float("-inf"),
+                no_speech_prob=1.0,
+                unclear=True,
+                reason="timeout",
+                decode_ms=_ms(t0),
+                options=options,
+            )
+        return self._result(raw, _ms(t0), options)
+
+    def _decode(self, audio: np.ndarray, max_new: int, stop: threading.Event) -> list[Any]:
+        segments, _info = self._model.transcribe(audio, max_new_tokens=max_new, **self._kwargs)
+        out = []
+        for seg in segments:  # decoding happens lazily, window by window
+            out.append(seg)
+            if stop.is_set():
+                break
+        return out
+
+    def _result(
+        self, raw: Sequence[Any], decode_ms: int, options: Mapping[str, object]
+    ) -> AsrResult:
+        segments = tuple(
+            AsrSegment(
+                start=float(s.start),
+                end=float(s.end),
+                text=to_simplified(s.text.strip()),
+                avg_logprob=float(s.avg_logprob),
+                no_speech_prob=float(s.no_speech_prob),
+                compression_ratio=float(s.compression_ratio),
+            )
+            for s in raw
+        )
+        weights = [max(1, len(s.tokens)) for s in raw]
+        if segments:
+            avg_logprob = float(np.average([s.avg_logprob for s in segments], weights=weights))
+            no_speech = max(s.no_speech_prob for s in segments)
+            compression = max(s.compression_ratio for s in segments)
+        else:
+            avg_logprob, no_speech, compression = float("-inf"), 1.0, 0.0
+        text = "".join(s.text for s in segments).strip()
+        reason = judge(text, avg_logprob, no_speech, compression, self._settings)
+        return AsrResult(
+            text=text,
+            segments=segments,
+            avg_logprob=avg_logprob,
+            no_speech_prob=no_speech,
+            unclear=reason is not None,
+            reason=reason,
+            decode_ms=decode_ms,
+            options=options,
+        )
+
+    def close(self) -> None:
+        """Stop the worker thread (waits for a running decode to finish)."""
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _ms(t0: float) -> int:
+    return round((time.perf_counter() - t0) * 1000)
