@@ -298,7 +298,7 @@ class SlotExtractor:
             self._term(folded, text),
             account,
             self._bank_slot(folded, text),
-            *self._payee(folded, text),
+            *self._payee(folded, text, has_amount=amount is not None),
             self._medium(folded, text),
         ):
             if v is not None:
@@ -361,6 +361,8 @@ class SlotExtractor:
         else:
             conf = 0.0
         has_unit = any(ch in "十拾百佰千仟万萬亿億" for ch in raw)
+        if conf == 0.0 and raw[0] in "百佰千仟万萬亿億":
+            return None  # 千万别告诉别人, 百万保障: idioms, not amounts
         if conf == 0.0:
             if (self._cue_before.search(before[-6:]) or self._cue_after.match(t, end)) and (
                 value >= 10 or has_unit
@@ -447,10 +449,14 @@ class SlotExtractor:
 
     # -- payee relation and name -------------------------------------------
 
-    def _payee(self, t: str, text: str) -> tuple[SlotValue | None, SlotValue | None]:
+    def _payee(
+        self, t: str, text: str, has_amount: bool
+    ) -> tuple[SlotValue | None, SlotValue | None]:
         relation: SlotValue | None = None
         name: SlotValue | None = None
-        has_transfer = self._transfer.search(t) is not None
+        # A weak cue (给) needs a sign of a transfer: a verb or an amount
+        # (给我儿子打五万块钱 yes, 给我儿子打电话 no).
+        has_transfer = has_amount or self._transfer.search(t) is not None
         for m in self._payee_cue.finditer(t):
             cue = m.group()
             if cue in self._weak_cues and not has_transfer:

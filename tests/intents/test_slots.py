@@ -127,6 +127,9 @@ FOUND: list[tuple[str, dict[str, int | str]]] = [
     ("帮我转一万二给我女婿王强", {"amount": 12000, "payee_relation": "女婿", "payee_name": "王强"}),
     ("我存折的密码忘记掉了", {"medium": "passbook"}),
     ("养老金两千五到了没有", {"amount": 2500}),
+    ("我刚才讲错了，是三万不是五万", {"amount": 30000}),
+    ("我想给我儿子打五万块钱，他买车", {"amount": 50000, "payee_relation": "儿子"}),
+    ("我们要汇五万块钱给我们儿子", {"amount": 50000, "payee_relation": "儿子"}),
 ]
 
 # (utterance, slot codes that must NOT be found)
@@ -161,6 +164,8 @@ ABSENT: list[tuple[str, tuple[str, ...]]] = [
     ("手机卡丢了", ("medium",)),
     ("手机卡住了", ("medium",)),
     ("钱存着呢", ("medium",)),
+    ("他说千万别告诉家里人", ("amount",)),
+    ("说我开通了百万保障服务", ("amount",)),
     ("你好", ("amount", "term_months", "payee_name", "payee_relation", "medium")),
 ]
 
