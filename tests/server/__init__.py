@@ -1,0 +1,1 @@
+"""Tests of the web server: persistence, auth, audit and the REST API."""

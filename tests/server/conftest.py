@@ -1,0 +1,164 @@
+"""Server fixtures: a database per test (SQLite file and throwaway PostgreSQL),
+one real text-only FrontDesk per session, and apps with logged-in clients."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from server.app import create_app
+from server.auth import create_user
+from server.db import make_engine, make_sessionmaker, migrate
+from voice_agent.settings import ServerSettings, Settings
+
+if TYPE_CHECKING:
+    from voice_agent.service import FrontDesk
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+PASSWORD = "correct horse battery"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[tuple[str, int]]:
+    """A throwaway PostgreSQL 15 cluster for the test session: (host, port).
+
+    initdb refuses to run as root, so as root the cluster runs as ``postgres``.
+    """
+    if not (PG_BIN / "initdb").exists():
+        message = f"PostgreSQL 15 not found in {PG_BIN}: apt-get install -y postgresql"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    root = Path(tempfile.mkdtemp(prefix="frontdesk-pg-"))
+    data = root / "data"
+    as_root = os.geteuid() == 0
+    if as_root:
+        shutil.chown(root, "postgres", "postgres")
+
+    def run(*args: str) -> None:
+        cmd = list(args)
+        if as_root:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            log = root / "server.log"
+            tail = log.read_text()[-2000:] if log.exists() else ""
+            raise RuntimeError(f"{' '.join(cmd)} failed: {result.stderr}{tail}")
+
+    port = _free_port()
+    run(
+        str(PG_BIN / "initdb"),
+        "-D",
+        str(data),
+        "-A",
+        "trust",
+        "-U",
+        "postgres",
+        "-E",
+        "UTF8",
+        "--locale=C",
+    )
+    options = (
+        f"-c listen_addresses=127.0.0.1 -c port={port} -c fsync=off "
+        f"-c unix_socket_directories={root}"
+    )
+    run(
+        str(PG_BIN / "pg_ctl"),
+        "-D",
+        str(data),
+        "-l",
+        str(root / "server.log"),
+        "-o",
+        options,
+        "-w",
+        "start",
+    )
+    try:
+        yield "127.0.0.1", port
+    finally:
+        run(str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database URL: a SQLite file, then a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'frontdesk.db'}"
+        return
+    host, port = request.getfixturevalue("postgres_server")
+    name = f"t_{secrets.token_hex(6)}"
+    admin = f"host={host} port={port} user=postgres dbname=postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield f"postgresql+psycopg://postgres@{host}:{port}/{name}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture()
+def db(db_url: str) -> Iterator[Session]:
+    """A migrated database session, for repository-level tests."""
+    engine = make_engine(db_url)
+    migrate(engine)
+    with make_sessionmaker(engine)() as session:
+        yield session
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def frontdesk(tmp_path_factory: pytest.TempPathFactory) -> FrontDesk:
+    """One real text-only FrontDesk for the whole session (no Whisper: saves CPU)."""
+    from voice_agent.service import build_frontdesk  # loads the whole stack: only when used
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("frontdesk-data"))
+    return build_frontdesk(settings, load_asr=False)
+
+
+@pytest.fixture()
+def app_settings(tmp_path: Path, db_url: str) -> Settings:
+    """Settings for an app under test: its own data dir and database."""
+    return Settings(
+        data_dir=tmp_path / "data",
+        server=ServerSettings(database_url=db_url, create_demo_accounts=False),
+    )
+
+
+@pytest.fixture()
+def client(app_settings: Settings, frontdesk: FrontDesk) -> Iterator[TestClient]:
+    """A started app (migrated, models given) with no one logged in."""
+    with TestClient(create_app(app_settings, frontdesk)) as c:
+        yield c
+
+
+@pytest.fixture()
+def login(client: TestClient) -> Callable[[str], dict[str, str]]:
+    """Create a user of ``role`` (named after it) and return Bearer headers."""
+
+    def log_in(role: str) -> dict[str, str]:
+        with client.app.state.sessions() as session:  # type: ignore[attr-defined]
+            create_user(session, role, role, PASSWORD)
+        r = client.post("/api/login", json={"username": role, "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        client.cookies.clear()  # each test picks its identity through headers
+        return {"Authorization": f"Bearer {r.json()['token']}"}
+
+    return log_in
