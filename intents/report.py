@@ -39,7 +39,7 @@ def _confusion_png(report: EvalReport, path: Path) -> None:
         for j in range(n):
             if m[i, j]:
                 color = "white" if share[i, j] > 0.5 else "black"
-                ax.text(j, i, int(m[i, j]), ha="center", va="center", fontsize=7, color=color)
+                ax.text(j, i, str(int(m[i, j])), ha="center", va="center", fontsize=7, color=color)
     ax.set_title(f"confusion (n={report.n}, accuracy {report.accuracy:.3f})")
     fig.tight_layout()
     fig.savefig(path, dpi=100, metadata=_PNG_META)
