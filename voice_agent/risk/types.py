@@ -21,12 +21,18 @@ class RiskFlag:
         evidence: the customer's own words (original text, not normalised)
             or, for transaction/customer flags, the fact (e.g. 五万块).
         advice: one line for the teller saying what to check.
+        name: the flag's Chinese name for screens (安全账户 ...).
+        cue: the rule words that matched, joined by "+" (验证码+告诉), so
+            the risk team sees which phrasing fired even when the customer's
+            words were an ASR homophone (验证马).
     """
 
     code: str
     category: str
     evidence: str
     advice: str
+    name: str = ""
+    cue: str = ""
 
 
 @dataclass(frozen=True)

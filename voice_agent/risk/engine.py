@@ -1,0 +1,358 @@
+"""The risk engine: fraud cues, transaction facts and customer facts → a level.
+
+Everything slow (YAML validation, pinyin of every rule term, profiles,
+blacklist) happens once in :meth:`RiskEngine.load`; :meth:`RiskEngine.assess`
+only scans one utterance, so it runs per turn inside the live call.
+"""
+
+from __future__ import annotations
+
+import difflib
+import statistics
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from dialects.types import Normalised
+from intents.types import Slots
+from voice_agent.risk.profiles import CustomerDirectory, CustomerProfile
+from voice_agent.risk.rules import (
+    CUSTOMER_FLAGS,
+    FRAUD_FLAGS,
+    TRANSACTION_FLAGS,
+    Hits,
+    Match,
+    RuleSet,
+    TextView,
+    find_cue,
+    load_blacklist,
+    load_rules,
+)
+from voice_agent.risk.types import RISK_LEVELS, RiskAssessment, RiskFlag, RiskInput
+
+_CLAUSE_BREAKS = frozenset("，。！？；、,.!?;：:\n\t ")
+_MAX_EVIDENCE = 40
+_EVIDENCE_CONTEXT = 8
+
+
+class RiskEngine:
+    """Assesses one utterance (or a whole call) against compiled rules.
+
+    Build it with :meth:`load`; it is immutable afterwards and safe to share
+    between threads.
+    """
+
+    def __init__(
+        self, rules: RuleSet, customers: CustomerDirectory, blacklist: frozenset[str]
+    ) -> None:
+        self.rules = rules
+        self.customers = customers
+        self.blacklist = blacklist
+
+    @classmethod
+    def load(
+        cls,
+        rules_path: Path | None = None,
+        customers_path: Path | None = None,
+        blacklist_path: Path | None = None,
+    ) -> RiskEngine:
+        """Load and validate the rules, profiles and blacklist (None = shipped data).
+
+        Raises:
+            ConfigError: any of the files is invalid; the message names it.
+        """
+        return cls(
+            load_rules(rules_path),
+            CustomerDirectory.load(customers_path),
+            load_blacklist(blacklist_path),
+        )
+
+    # ----------------------------------------------------------------- public
+
+    def assess(self, request: RiskInput) -> RiskAssessment:
+        """Flag fraud cues, transaction risks and customer facts for one utterance."""
+        norm = request.normalised
+        views = self._views(norm)
+        profile = self.customers.get(request.customer_id)
+        flags: list[RiskFlag] = []
+        for code in FRAUD_FLAGS:
+            rule = self.rules.flags[code]
+            if not rule.enabled:
+                continue
+            found = find_cue(rule.cueset, views)
+            if found is not None:
+                flags.append(self._flag(code, _evidence(norm, views, *found), found[1]))
+        flags.extend(self._transaction_flags(request, views, profile))
+        flags.extend(self._customer_flags(request, views, profile, flags))
+        level, score = self.rules.levels.evaluate(f.code for f in flags)
+        return RiskAssessment(level=level, score=score, flags=tuple(flags))
+
+    def merge(self, assessments: Iterable[RiskAssessment]) -> RiskAssessment:
+        """Combine the assessments of one call's turns into the call's assessment.
+
+        Flags are united by code (the first turn's evidence is kept, so the
+        teller sees where it started); the level is re-derived from the union,
+        so a secret-keeping cue in turn 1 and a large amount in turn 3 raise
+        the call together, and it is never below any single turn's level.
+        """
+        by_code: dict[str, RiskFlag] = {}
+        top = 0
+        for a in assessments:
+            top = max(top, RISK_LEVELS.index(a.level))
+            for f in a.flags:
+                by_code.setdefault(f.code, f)
+        level, score = self.rules.levels.evaluate(by_code)
+        order = {c: i for i, c in enumerate(FRAUD_FLAGS + TRANSACTION_FLAGS + CUSTOMER_FLAGS)}
+        flags = tuple(sorted(by_code.values(), key=lambda f: order[f.code]))
+        return RiskAssessment(
+            level=RISK_LEVELS[max(top, RISK_LEVELS.index(level))], score=score, flags=flags
+        )
+
+    def assess_call(self, requests: Sequence[RiskInput]) -> RiskAssessment:
+        """Assess every turn of a call and merge them (see :meth:`merge`).
+
+        Each request should carry the earlier turns in ``history`` and
+        ``history_intents``, as :class:`voice_agent.understanding.Understander`
+        passes them.
+        """
+        return self.merge(self.assess(r) for r in requests)
+
+    # -------------------------------------------------------------- internals
+
+    def _views(self, norm: Normalised) -> list[tuple[TextView, Hits]]:
+        # The original words come first so evidence quotes them directly.
+        texts = [norm.text]
+        if norm.normalized_text != norm.text:
+            texts.append(norm.normalized_text)
+        out = []
+        for t in texts:
+            view = TextView(t)
+            out.append((view, view.hits(self.rules.terms)))
+        return out
+
+    def _hits(self, text: str) -> list[tuple[TextView, Hits]]:
+        view = TextView(text)
+        return [(view, view.hits(self.rules.terms))]
+
+    def _flag(self, code: str, evidence: str, match: Match | None = None) -> RiskFlag:
+        rule = self.rules.flags[code]
+        return RiskFlag(
+            code=code,
+            category=rule.category,
+            evidence=evidence,
+            advice=rule.advice,
+            name=rule.name,
+            cue="+".join(match.words) if match else "",
+        )
+
+    def _enabled(self, code: str) -> bool:
+        return self.rules.flags[code].enabled
+
+    def _transaction_flags(
+        self,
+        request: RiskInput,
+        views: list[tuple[TextView, Hits]],
+        profile: CustomerProfile | None,
+    ) -> list[RiskFlag]:
+        tr = self.rules.transaction
+        slots = request.slots
+        out: list[RiskFlag] = []
+        amount_slot = slots.get("amount")
+        amount = amount_slot.value if amount_slot and isinstance(amount_slot.value, int) else None
+        said = (amount_slot.evidence or f"{amount}元") if amount_slot else ""
+
+        if (
+            self._enabled("large_amount")
+            and amount is not None
+            and request.intent in tr.large_intents
+            and amount >= tr.large_threshold
+        ):
+            out.append(self._flag("large_amount", said))
+
+        if (
+            self._enabled("unusual_amount")
+            and amount is not None
+            and profile is not None
+            and request.intent in tr.unusual_intents
+            and len(profile.past_transfers) >= tr.unusual_min_past
+        ):
+            largest = max(profile.past_transfers)
+            median = statistics.median(profile.past_transfers)
+            if (
+                amount > tr.unusual_max_multiple * largest
+                or amount >= tr.unusual_median_multiple * median
+            ):
+                out.append(self._flag("unusual_amount", f"{said}（以往单笔最高{largest}元）"))
+
+        account = _digits(slots, "payee_account")
+        if (
+            self._enabled("new_payee")
+            and profile is not None
+            and request.intent in (tr.new_payee_intents)
+        ):
+            fact = _new_payee(profile, slots, account)
+            if fact:
+                out.append(self._flag("new_payee", fact))
+
+        if self._enabled("blacklisted_payee") and account and account in self.blacklist:
+            out.append(self._flag("blacklisted_payee", _mask(account)))
+
+        if self._enabled("limit_raise_before_transfer"):
+            evidence = self._limit_raise(request, views)
+            if evidence:
+                out.append(self._flag("limit_raise_before_transfer", evidence))
+        return out
+
+    def _limit_raise(self, request: RiskInput, views: list[tuple[TextView, Hits]]) -> str:
+        """Evidence of a limit raise asked with, or followed by, a transfer; "" if none."""
+        tr = self.rules.transaction
+        norm = request.normalised
+        raise_here = find_cue(tr.limit_raise, views)
+        lower_here = find_cue(tr.limit_lower, views) is not None
+        is_raise = raise_here is not None or (request.intent in tr.limit_intents and not lower_here)
+        is_transfer = (
+            request.intent in tr.limit_transfer_intents
+            or find_cue(tr.transfer_words, views) is not None
+        )
+        earlier_raise = ""
+        earlier_transfer = False
+        for i, intent in enumerate(request.history_intents):
+            said = request.history[i] if i < len(request.history) else ""
+            if intent in tr.limit_transfer_intents:
+                earlier_transfer = True
+            lowered = bool(said) and find_cue(tr.limit_lower, self._hits(said)) is not None
+            if intent in tr.limit_intents and not earlier_raise and not lowered:
+                earlier_raise = _clause(said, 0, len(said)) if said else "本次通话先调整了限额"
+        here = _evidence(norm, views, *raise_here) if raise_here else ""
+        if is_raise and (is_transfer or earlier_transfer):
+            return here or _clause(norm.text, 0, len(norm.text))
+        if is_transfer and earlier_raise:
+            return earlier_raise
+        return ""
+
+    def _customer_flags(
+        self,
+        request: RiskInput,
+        views: list[tuple[TextView, Hits]],
+        profile: CustomerProfile | None,
+        so_far: Sequence[RiskFlag],
+    ) -> list[RiskFlag]:
+        tr = self.rules.transaction
+        out: list[RiskFlag] = []
+        if self._enabled("elderly") and profile is not None and profile.age >= tr.elderly_min_age:
+            fraud_heard = tr.elderly_with_fraud and any(f.category == "fraud" for f in so_far)
+            if request.intent in tr.elderly_intents or fraud_heard:
+                out.append(self._flag("elderly", f"{profile.age}岁"))
+        if self._enabled("repeated_attempts") and request.intent in tr.repeated_intents:
+            earlier = sum(1 for i in request.history_intents if i in tr.repeated_intents)
+            cue = find_cue(tr.repeated_cues, views)
+            if cue is not None:
+                said = _evidence(request.normalised, views, *cue)
+                out.append(self._flag("repeated_attempts", said))
+            elif earlier >= tr.repeated_min_earlier:
+                fact = f"本次通话第{earlier + 1}次转账/调额请求"
+                out.append(self._flag("repeated_attempts", fact))
+        return out
+
+
+# ------------------------------------------------------------------ evidence
+
+
+def _evidence(norm: Normalised, views: Sequence[tuple[TextView, Hits]], vi: int, m: Match) -> str:
+    """The customer's own words around a match, always quoted from the original text."""
+    start, end = m.start, m.end
+    if views[vi][0].text != norm.text:
+        start, end = _to_original(norm, start, end)
+    return _clause(norm.text, start, end)
+
+
+def _clause(text: str, start: int, end: int) -> str:
+    """Widen ``[start, end)`` to its clause, trimmed to a readable length."""
+    lo = start
+    while lo > 0 and text[lo - 1] not in _CLAUSE_BREAKS:
+        lo -= 1
+    hi = end
+    while hi < len(text) and text[hi] not in _CLAUSE_BREAKS:
+        hi += 1
+    if hi - lo > _MAX_EVIDENCE:  # no punctuation from ASR: keep some context only
+        lo = max(lo, start - _EVIDENCE_CONTEXT)
+        hi = min(hi, max(end + _EVIDENCE_CONTEXT, lo + 1))
+    return text[lo:hi].strip() or text[start:end]
+
+
+def _segments(norm: Normalised) -> list[tuple[int, int, int, int, bool]]:
+    """Aligned pieces ``(n0, n1, o0, o1, same)`` of normalised vs original text.
+
+    Built from the dialect layer's replacements when they explain the
+    normalised text exactly; otherwise from a character diff, so a span can
+    always be mapped back to the customer's words.
+    """
+    segs: list[tuple[int, int, int, int, bool]] = []
+    built: list[str] = []
+    npos = opos = 0
+    ok = True
+    for r in sorted(norm.replacements, key=lambda r: r.start):
+        if r.start < opos or norm.text[r.start : r.end] != r.original:
+            ok = False
+            break
+        gap = norm.text[opos : r.start]
+        segs.append((npos, npos + len(gap), opos, r.start, True))
+        npos += len(gap)
+        segs.append((npos, npos + len(r.mandarin), r.start, r.end, r.mandarin == r.original))
+        npos += len(r.mandarin)
+        opos = r.end
+        built += [gap, r.mandarin]
+    if ok:
+        tail = norm.text[opos:]
+        segs.append((npos, npos + len(tail), opos, len(norm.text), True))
+        if "".join(built) + tail == norm.normalized_text:
+            return segs
+    matcher = difflib.SequenceMatcher(None, norm.normalized_text, norm.text, autojunk=False)
+    return [(i1, i2, j1, j2, tag == "equal") for tag, i1, i2, j1, j2 in matcher.get_opcodes()]
+
+
+def _to_original(norm: Normalised, start: int, end: int) -> tuple[int, int]:
+    """Map a span of the normalised text onto the original text."""
+    segs = _segments(norm)
+    o_start, o_end = 0, len(norm.text)
+    for n0, n1, o0, _o1, same in segs:
+        if n0 <= start < n1 or (n0 == n1 == start):
+            o_start = o0 + (start - n0) if same else o0
+            break
+    for n0, n1, o0, o1, same in segs:
+        if n0 < end <= n1:
+            o_end = o0 + (end - n0) if same else o1
+            break
+    if o_end <= o_start:
+        o_end = min(len(norm.text), o_start + 1)
+    return o_start, o_end
+
+
+# ------------------------------------------------------------------- payees
+
+
+def _digits(slots: Slots, code: str) -> str:
+    slot = slots.get(code)
+    if slot is None:
+        return ""
+    return "".join(ch for ch in str(slot.value) if ch.isdigit())
+
+
+def _mask(account: str) -> str:
+    """Only the last 4 digits reach screens and logs."""
+    return f"****{account[-4:]}"
+
+
+def _new_payee(profile: CustomerProfile, slots: Slots, account: str) -> str:
+    """What identifies a never-paid payee (masked account, name or relation), or ""."""
+    name = slots.get("payee_name")
+    relation = slots.get("payee_relation")
+    if account:
+        # An account decides on its own: "my son's new account" is exactly the risk.
+        return "" if account in {p.account for p in profile.payees} else _mask(account)
+    if name is not None:
+        known = str(name.value) in {p.name for p in profile.payees}
+        return "" if known else (name.evidence or str(name.value))
+    if relation is not None:
+        known = str(relation.value) in {p.relation for p in profile.payees}
+        return "" if known else (relation.evidence or str(relation.value))
+    return ""
