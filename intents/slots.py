@@ -48,8 +48,9 @@ MEDIA = ("card", "passbook", "mobile_banking")
 
 _SHIPPED = "data/slot_lexicon.yaml"
 _TOP_KEYS = (
-    "version", "amount", "term", "account", "banks", "bank_payee_cues", "relations",
-    "payee", "names", "media", "medium_exclusions", "homophone_exceptions",
+    "version", "amount", "term", "account", "banks", "bank_payee_cues", "bank_source_cues",
+    "relations",
+    "payee", "names", "media", "medium_exclusions", "medium_not_after", "homophone_exceptions",
 )  # fmt: skip
 
 # Full-width digits and letters folded one for one, so offsets stay valid.
@@ -69,6 +70,10 @@ _TERM = re.compile(
     r"|(?P<halfyear>半年)(?P<qi2>期)?"
 )
 _FILLER = "(?:是|为|的|了|个|\\s)?"
+# Without deposit context, a duration is a term only when the utterance is
+# little more than the duration (the answer to "存多久？"): 三年, 一年半吧.
+_SHORT_ANSWER_EXTRA_CHARS = 4
+_PUNCT = re.compile(r"[\s，。,.！!？?；;：:、吧呢啊呀吗嘛的]")
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,7 @@ class SlotLexicon:
     account: Mapping[str, tuple[str, ...]]
     banks: Mapping[str, str]  # alias → canonical name
     bank_payee_cues: tuple[str, ...]
+    bank_source_cues: tuple[str, ...]
     relations: Mapping[str, str]  # surface word → canonical relation
     payee: Mapping[str, tuple[str, ...]]
     surnames: frozenset[str]
@@ -91,6 +97,7 @@ class SlotLexicon:
     media: Mapping[str, str]  # word → medium code
     homophones: Mapping[str, str]  # word matched by pinyin → medium code
     medium_exclusions: tuple[str, ...]
+    medium_not_after: tuple[str, ...]
     homophone_exceptions: Mapping[str, tuple[str, ...]]
 
 
@@ -182,14 +189,13 @@ def parse_lexicon(data: Any, source: str) -> SlotLexicon:
     return SlotLexicon(
         source=source,
         amount=section("amount", amount_keys),
-        term=section("term", ("deposit_context", "past_after", "past_before")),
+        term=section("term", ("deposit_context", "past_after", "past_before", "blockers_before")),
         account=section("account", ("cues", "blockers")),
         banks=banks,
         bank_payee_cues=r.words(top["bank_payee_cues"], "bank_payee_cues"),
+        bank_source_cues=r.words(top["bank_source_cues"], "bank_source_cues"),
         relations=relations,
-        payee=section(
-            "payee", ("cues", "weak_cues", "transfer_verbs", "possessives", "relation_after")
-        ),
+        payee=section("payee", _PAYEE_KEYS),
         surnames=frozenset(r.text(names["surnames"], "names.surnames")),
         compound_surnames=r.words(names["compound_surnames"], "names.compound_surnames"),
         stop_chars=frozenset(r.text(names["stop_chars"], "names.stop_chars")),
@@ -198,8 +204,15 @@ def parse_lexicon(data: Any, source: str) -> SlotLexicon:
         media=media,
         homophones=homophones,
         medium_exclusions=r.words(top["medium_exclusions"], "medium_exclusions"),
+        medium_not_after=r.words(top["medium_not_after"], "medium_not_after"),
         homophone_exceptions={k: r.words(hx[k], f"homophone_exceptions.{k}") for k in hx},
     )
+
+
+_PAYEE_KEYS = (
+    "cues", "weak_cues", "transfer_verbs", "possessives", "relation_after", "pronouns",
+    "pronoun_cues", "requester_after",
+)  # fmt: skip
 
 
 def _alt(words: Iterable[str]) -> str:
@@ -242,10 +255,12 @@ class SlotExtractor:
         self._deposit = re.compile(_alt(t["deposit_context"]))
         self._past_after = re.compile(rf"(?:{_alt(t['past_after'])})")
         self._past_before = re.compile(rf"(?:{_alt(t['past_before'])})$")
+        self._term_block = re.compile(rf"(?:{_alt(t['blockers_before'])})$")
         self._acct_cue = re.compile(_alt(lx.account["cues"]))
         self._acct_block = re.compile(_alt(lx.account["blockers"]))
         self._bank = re.compile(_alt(lx.banks))
         self._bank_cue = re.compile(_alt(lx.bank_payee_cues))
+        self._bank_source = re.compile(rf"(?:{_alt(lx.bank_source_cues)}){_FILLER}$")
         p = lx.payee
         self._payee_cue = re.compile(_alt(p["cues"]))
         self._weak_cues = frozenset(p["weak_cues"])
@@ -253,11 +268,15 @@ class SlotExtractor:
         self._poss = re.compile(_alt(p["possessives"]))
         self._relation = re.compile(_alt(lx.relations))
         self._relation_after = re.compile(_alt(p["relation_after"]))
+        self._pronoun = re.compile(_alt(p["pronouns"]))
+        self._pronoun_cue = re.compile(_alt(p["pronoun_cues"]))
+        self._requester = re.compile(_alt(p["requester_after"]))
         self._not_name = re.compile(_alt([*lx.not_names, *lx.relations, *lx.banks]))
         self._titles = frozenset(lx.titles)
         self._media = re.compile(_alt(lx.media), re.IGNORECASE)
         self._media_lower = {w.lower(): code for w, code in lx.media.items()}
         self._media_excl = re.compile(_alt(lx.medium_exclusions), re.IGNORECASE)
+        self._media_not_after = re.compile(_alt(lx.medium_not_after))
         hx = lx.homophone_exceptions
         self._hx_words = frozenset(hx["words"])
         self._hx_before = re.compile(rf"(?:{_alt(hx['before'])})$")
@@ -388,8 +407,11 @@ class SlotExtractor:
         found: list[tuple[int, int, int]] = []
         for m in _TERM.finditer(t):
             s, e = m.span()
-            if self._past_after.match(t, e) or self._past_before.search(t[max(0, s - 3) : s]):
+            head = t[max(0, s - 3) : s]
+            if self._past_after.match(t, e) or self._past_before.search(head):
                 continue  # 存了一年了, 三个月前: the past, not a requested term
+            if self._term_block.search(head):
+                continue  # 第一个月, 近半年的明细: a period, not a term
             if m.group("halfyear"):
                 months = 6
             else:
@@ -401,7 +423,12 @@ class SlotExtractor:
         if not found:
             return None
         months, s, e = found[-1]
-        conf = 0.9 if self._deposit.search(t) or t[e - 1] == "期" else 0.7
+        if self._deposit.search(t) or t[e - 1] == "期":
+            conf = 0.9
+        elif len(_PUNCT.sub("", t)) - (e - s) <= _SHORT_ANSWER_EXTRA_CHARS:
+            conf = 0.7
+        else:
+            return None  # 一年翻倍, 付三个月房租: a duration in passing
         if len({f[0] for f in found}) > 1:
             conf = 0.5  # 一年还是三年: the customer has not decided
         return SlotValue("term_months", months, text[s:e], s, e, conf)
@@ -442,7 +469,10 @@ class SlotExtractor:
         best: SlotValue | None = None
         for m in self._bank.finditer(t):
             s, e = m.span()
-            conf = 0.9 if self._bank_cue.search(_clause_before(t, s, 6)) else 0.75
+            before = _clause_before(t, s, 6)
+            if self._bank_source.search(before):
+                continue  # 把工行卡里的钱转到…: the source, not the payee's bank
+            conf = 0.9 if self._bank_cue.search(before) else 0.75
             if best is None or conf > best.confidence:
                 best = SlotValue("payee_bank", self.lexicon.banks[m.group()], text[s:e], s, e, conf)
         return best
@@ -454,40 +484,81 @@ class SlotExtractor:
     ) -> tuple[SlotValue | None, SlotValue | None]:
         relation: SlotValue | None = None
         name: SlotValue | None = None
-        # A weak cue (给) needs a sign of a transfer: a verb or an amount
-        # (给我儿子打五万块钱 yes, 给我儿子打电话 no).
-        has_transfer = has_amount or self._transfer.search(t) is not None
-        for m in self._payee_cue.finditer(t):
+        # A weak cue (给) needs a sign of a transfer: a transfer verb, or an
+        # amount outside deposit talk (给我儿子打五万块钱 yes; 给我儿子打电话
+        # and 存个定期给老伴看病用 no).
+        has_verb = self._transfer.search(t) is not None
+        has_transfer = has_verb or (has_amount and self._deposit.search(t) is None)
+        cues = sorted(
+            [(m, False) for m in self._payee_cue.finditer(t)]
+            + [(m, True) for m in self._pronoun_cue.finditer(t)],
+            key=lambda c: c[0].start(),
+        )
+        to_self = False  # 转给我五千: the customer receives, no third-party payee
+        for m, pronoun_only in cues:
             cue = m.group()
-            if cue in self._weak_cues and not has_transfer:
-                continue  # 给我儿子打电话
-            strong = cue.startswith(("收款", "户名", "名字", "姓名"))
+            weak = cue in self._weak_cues
+            if weak and not has_transfer:
+                continue
             pos = m.end()
+            if t.startswith("我", pos) and not self._poss_relation(t, pos):
+                to_self = True
+            if pm := self._pronoun.match(t, pos):
+                # 转五万给他: the payee is the relation mentioned earlier.
+                if relation is None and (earlier := self._last_relation(t, m.start())):
+                    relation = self._relation_value(earlier, text, 0.7)
+                continue
+            if pronoun_only:
+                continue
             if pm := self._poss.match(t, pos):
                 pos = pm.end()
-            if rm := self._relation.match(t, pos):
+            if rm := self._relation_near(t, pos):
                 if relation is None:
-                    conf = 0.8 if cue in self._weak_cues else 0.9
-                    relation = SlotValue(
-                        "payee_relation", self.lexicon.relations[rm.group()],
-                        text[rm.start() : rm.end()], rm.start(), rm.end(), conf,
-                    )  # fmt: skip
+                    relation = self._relation_value(rm, text, 0.8 if weak else 0.9)
                 pos = rm.end()
                 if t.startswith("的", pos):
                     pos += 1
             if name is None and (span := self._name_at(t, pos)):
-                conf = 0.9 if strong else (0.75 if cue in self._weak_cues else 0.85)
-                name = SlotValue("payee_name", text[span[0] : span[1]], text[span[0] : span[1]],
-                                 span[0], span[1], conf)  # fmt: skip
+                strong = cue.startswith(("收款", "户名", "名字", "姓名"))
+                conf = 0.9 if strong else (0.75 if weak else 0.85)
+                evidence = text[span[0] : span[1]]
+                name = SlotValue("payee_name", evidence, evidence, span[0], span[1], conf)
         if relation is None:
             for rm in self._relation.finditer(t):
                 if self._relation_after.match(t, rm.end()):  # 我女儿的卡号是…
-                    relation = SlotValue(
-                        "payee_relation", self.lexicon.relations[rm.group()],
-                        text[rm.start() : rm.end()], rm.start(), rm.end(), 0.8,
-                    )  # fmt: skip
+                    relation = self._relation_value(rm, text, 0.8)
+                    break
+        if relation is None and name is None and has_amount and not to_self and has_verb:
+            for rm in self._relation.finditer(t):
+                if self._requester.match(t, rm.end()):  # 我孙子说他出事了…打一万过去
+                    relation = self._relation_value(rm, text, 0.55)
                     break
         return relation, name
+
+    def _relation_near(self, t: str, pos: int) -> re.Match[str] | None:
+        """A relation at ``pos``, or after a short modifier (给老家的阿哥)."""
+        if rm := self._relation.match(t, pos):
+            return rm
+        rm = self._relation.search(t, pos, pos + 6)
+        if rm and t[rm.start() - 1] in "的个" and not _CLAUSE_BREAK.search(t, pos, rm.start()):
+            return rm
+        return None
+
+    def _poss_relation(self, t: str, pos: int) -> bool:
+        """Whether a possessive at ``pos`` introduces a relation (我女儿, 我们家阿哥)."""
+        pm = self._poss.match(t, pos)
+        return pm is not None and self._relation_near(t, pm.end()) is not None
+
+    def _last_relation(self, t: str, before: int) -> re.Match[str] | None:
+        found = None
+        for rm in self._relation.finditer(t, 0, before):
+            found = rm
+        return found
+
+    def _relation_value(self, rm: re.Match[str], text: str, conf: float) -> SlotValue:
+        s, e = rm.span()
+        canonical = self.lexicon.relations[rm.group()]
+        return SlotValue("payee_relation", canonical, text[s:e], s, e, conf)
 
     def _name_at(self, t: str, pos: int) -> tuple[int, int] | None:
         """Span of a 2–3 character personal name starting at ``pos``, if any."""
@@ -504,9 +575,12 @@ class SlotExtractor:
             ch = t[end]
             if not "\u4e00" <= ch <= "\u9fff" or ch in lx.stop_chars:
                 break
-            nxt = t[end + 1 : end + 2]
-            if ch in NUMERAL_CHARS and (nxt in NUMERAL_CHARS or nxt in "块元钱"):
-                break  # 张建国五万: the amount starts here
+            if ch in NUMERAL_CHARS and (
+                (end + 1 < len(t) and t[end + 1] in NUMERAL_CHARS)
+                or self._currency.match(t, end + 1)
+                or self._counter.match(t, end + 1)
+            ):
+                break  # 张建国五万, 付三个月: a number starts here
             end += 1
         if end - pos - sl == 2 and self._not_name.match(t, end - 1):
             end -= 1  # 转给王芳明天: 明天 is not part of the name
@@ -523,9 +597,11 @@ class SlotExtractor:
 
     def _medium(self, t: str, text: str) -> SlotValue | None:
         masked = self._media_excl.sub(lambda m: "□" * len(m.group()), t)
-        if m := self._media.search(masked):
+        for m in self._media.finditer(masked):
             s, e = m.span()
             code = self._media_lower[m.group().lower()]
+            if code == "card" and self._media_not_after.search(_clause_before(t, s, 10)):
+                continue  # 转到她卡上: the payee's card, not the customer's
             conf = 0.75 if m.group() in ("卡", "手机上", "卡片") else 0.9
             return SlotValue("medium", code, text[s:e], s, e, conf)
         best: tuple[int, int, str] | None = None

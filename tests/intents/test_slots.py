@@ -121,7 +121,7 @@ FOUND: list[tuple[str, dict[str, int | str]]] = [
     # realistic elderly phrasings, several slots at once
     (
         "小姑娘，我想把五万块钞票转到我囡儿工行卡上",
-        {"amount": 50000, "payee_relation": "女儿", "payee_bank": "工商银行", "medium": "card"},
+        {"amount": 50000, "payee_relation": "女儿", "payee_bank": "工商银行"},
     ),
     ("我要存定期，十万块，存三年", {"amount": 100000, "term_months": 36}),
     ("帮我转一万二给我女婿王强", {"amount": 12000, "payee_relation": "女婿", "payee_name": "王强"}),
@@ -130,6 +130,17 @@ FOUND: list[tuple[str, dict[str, int | str]]] = [
     ("我刚才讲错了，是三万不是五万", {"amount": 30000}),
     ("我想给我儿子打五万块钱，他买车", {"amount": 50000, "payee_relation": "儿子"}),
     ("我们要汇五万块钱给我们儿子", {"amount": 50000, "payee_relation": "儿子"}),
+    # a pronoun after the cue points back at the relation mentioned before
+    ("我儿子下个月结婚，我想转五万块给他", {"amount": 50000, "payee_relation": "儿子"}),
+    ("女儿在国外读书要交学费，我要汇三万五给她", {"amount": 35000, "payee_relation": "女儿"}),
+    ("我女婿上回借钱给我，现在还他一万二", {"amount": 12000, "payee_relation": "女婿"}),
+    ("保姆的工资四千二，转到她卡上", {"amount": 4200, "payee_relation": "保姆"}),
+    # the impersonation story: the relation asks, the customer sends
+    ("我孙子说他在学校出事了，马上打一万过去", {"amount": 10000, "payee_relation": "孙子"}),
+    ("我要给两千块给我们阿姐，她叫沈美玲", {"payee_relation": "姐姐", "payee_name": "沈美玲"}),
+    ("给老家的阿哥汇一万", {"payee_relation": "哥哥", "amount": 10000}),
+    ("今天一笔消费两百八", {"amount": 280}),
+    ("三年", {"term_months": 36}),
 ]
 
 # (utterance, slot codes that must NOT be found)
@@ -165,6 +176,17 @@ ABSENT: list[tuple[str, tuple[str, ...]]] = [
     ("手机卡住了", ("medium",)),
     ("钱存着呢", ("medium",)),
     ("他说千万别告诉家里人", ("amount",)),
+    ("我们女儿说转给我五千，到了吗", ("payee_relation",)),
+    ("女婿说老人限额高了不安全，帮我调成三千", ("payee_relation",)),
+    ("我想存个定期给老伴看病用，存一年，六万", ("payee_relation",)),
+    ("我要把工行卡里的钱转到另一张卡上", ("payee_bank",)),
+    ("转两万到他建设银行的卡上", ("medium",)),
+    ("他用的是建设银行的卡", ("medium",)),
+    ("我要给房东付三个月房租，一万零五百", ("term_months", "payee_name")),
+    ("麻烦打印一下近半年的明细", ("term_months",)),
+    ("第一个月养老金啥时候能领", ("term_months",)),
+    ("他们说这个项目一年翻倍，我想转二十万过去", ("term_months",)),
+    ("大额存单起存是多少", ("medium",)),
     ("说我开通了百万保障服务", ("amount",)),
     ("你好", ("amount", "term_months", "payee_name", "payee_relation", "medium")),
 ]
