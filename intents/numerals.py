@@ -265,13 +265,20 @@ def _render(n: int, digits: str, units: tuple[str, ...], spoken: bool) -> str:
     return "".join(out)
 
 
-def to_spoken(n: int) -> str:
+def to_spoken(n: int, *, before_measure: bool = False) -> str:
     """Natural spoken Mandarin for ``n``: 50000 → 五万, 12000 → 一万二千, 2500 → 两千五百.
 
     Uses 两 for a leading 2 before 百/千/万/亿 and drops the 一 of a leading
     一十 (十万), as people say them; no colloquial elision, so the text is
     unambiguous when read by TTS.
+
+    Args:
+        n: a non-negative integer.
+        before_measure: the number is followed by a measure word (年, 个月,
+            块), where a lone 2 is said 两 (两年, not 二年).
     """
+    if before_measure and n == 2:
+        return "两"
     return _render(n, _SPOKEN_DIGITS, _SPOKEN_UNITS, spoken=True)
 
 

@@ -195,6 +195,12 @@ def test_rendering_examples(n: int, capital_text: str, spoken: str) -> None:
     assert to_spoken(n) == spoken
 
 
+def test_two_before_a_measure_word_is_liang() -> None:
+    assert to_spoken(2) == "二"
+    assert to_spoken(2, before_measure=True) == "两"
+    assert to_spoken(12, before_measure=True) == "十二"
+
+
 def test_digit_readings() -> None:
     assert is_digit_reading("六二二二零二")
     assert not is_digit_reading("两千五")
