@@ -14,6 +14,7 @@ intent classifier) keep their threads.
 from __future__ import annotations
 
 import threading
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,7 +49,9 @@ def _load_silero() -> tuple[Any, Any]:
     try:
         import silero_vad
 
-        model = silero_vad.load_silero_vad(onnx=True)
+        with warnings.catch_warnings():  # silero-vad 6.2 uses importlib.resources.path
+            warnings.simplefilter("ignore", DeprecationWarning)
+            model = silero_vad.load_silero_vad(onnx=True)
     except Exception as exc:  # ImportError, onnxruntime errors, missing package data
         raise ModelError(
             f"Cannot load the Silero VAD model: {exc}. Fix: pip install silero-vad==6.2.3"
