@@ -3,10 +3,15 @@ decisions and their audit entries (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy.orm import Session
 
 from intents.taxonomy import INTENT_NAMES
+from server.admin import add_user, load_accepted_corrections
+from server.auth import authenticate
+from server.db import make_engine, make_sessionmaker
 from server.errors import ConflictError, InvalidChoiceError, NotFoundError
 from server.repository import (
     accepted_corrections,
@@ -22,6 +27,7 @@ from server.repository import (
     save_case,
 )
 from tests.server.builders import ACCOUNT, make_case
+from voice_agent.settings import ServerSettings, Settings
 
 REQUIRED = {
     "transfer": (("amount",), ("payee_account", "payee_name")),
@@ -196,3 +202,23 @@ def test_queue_version_changes_on_every_change(db: Session) -> None:
     v2 = queue_version(db)
     assert len({v0, v1, v2}) == 3
     assert list_queue(db, INTENT_NAMES)[0]["disconnected"] is True
+
+
+def test_admin_hooks_add_users_and_read_accepted_corrections(db_url: str, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, server=ServerSettings(database_url=db_url))
+    password = add_user(settings, "zhang", "teller")
+    with pytest.raises(InvalidChoiceError, match="teller, product, admin"):
+        add_user(settings, "li", "manager", "long enough")
+    with pytest.raises(InvalidChoiceError, match="already taken"):
+        add_user(settings, "zhang", "admin", "long enough")
+    engine = make_engine(db_url)
+    with make_sessionmaker(engine)() as session:
+        assert authenticate(session, "zhang", password).role == "teller"
+        save_case(session, make_case("c_adm"))
+        correct_case(
+            session, "c_adm", actor="zhang", required_by_intent=REQUIRED, intent="transfer"
+        )
+        [pending] = list_corrections(session, "pending")
+        review_correction(session, pending["id"], actor="p", decision="accept")
+    engine.dispose()
+    assert [c["intent"] for c in load_accepted_corrections(settings)] == ["transfer"]
