@@ -5,6 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
 echo "== frontdesk handle on a shipped sample (one Case as JSON)"
-.venv/bin/frontdesk handle tests/data/audio/transfer_son_50000.wav --customer-id demo-elderly-01
+.venv/bin/frontdesk handle tests/data/audio/transfer_50k.wav --customer-id demo-elderly-01
 echo "== frontdesk serve (Ctrl-C to stop)"
 exec .venv/bin/frontdesk serve "$@"

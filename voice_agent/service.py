@@ -55,7 +55,7 @@ class FrontDesk:
         self.case_builder = CaseBuilder(
             understander,
             intents=_intent_facts(catalog),
-            flag_names=risk.flag_names,
+            flag_names={code: rule.name for code, rule in risk.rules.flags.items()},
             payee_lookup=self._payee_for_relation,
         )
 
@@ -180,10 +180,11 @@ def build_frontdesk(settings: Settings, *, load_asr: bool = True) -> FrontDesk:
         backend=u.classifier_backend,
         preprocess=lambda text: normaliser.normalise(text).normalized_text,
         checkpoint=u.transformer_checkpoint,
+        dialect_of=lambda text: normaliser.normalise(text).dialect,
     )
     slots = SlotExtractor.load()
     risk = RiskEngine.load(u.risk_rules_path, u.customers_path, u.blacklist_path)
-    customers = CustomerDirectory.load(u.customers_path)
+    customers = risk.customers
     understander = Understander(normaliser, classifier, slots, risk)
     asr: AsrEngine | None = None
     vad: SpeechDetector | None = None
