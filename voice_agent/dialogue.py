@@ -36,6 +36,7 @@ from intents.numerals import to_capital_yuan, to_spoken
 from intents.taxonomy import OUT_OF_SCOPE, SLOT_NAMES
 from intents.types import Slots
 from models.errors import InputError
+from models.text import find_pinyin
 from voice_agent.risk.types import RISK_LEVELS, RiskAssessment, RiskFlag
 from voice_agent.understanding import Understanding
 
@@ -96,7 +97,8 @@ class Phrases:
     handoff_unclear: str = "不好意思，我没有听清楚。我请柜员来帮您，请稍等。"
     readback_prefix: str = "跟您核对一下："
     readback_suffix: str = "对吗？"
-    teller_cues: tuple[str, ...] = ("转人工", "找人工", "人工服务", "要人工", "柜员", "真人")
+    #: Matched by toneless pinyin too, so ASR homophones count (人公 for 人工).
+    teller_cues: tuple[str, ...] = ("人工", "柜员", "真人")
     repeat_cues: tuple[str, ...] = (
         "请再说一遍",
         "再说一遍",
@@ -226,6 +228,11 @@ def merge_risk(older: RiskAssessment, newer: RiskAssessment) -> RiskAssessment:
     return RiskAssessment(level=level, score=max(older.score, newer.score), flags=tuple(flags))
 
 
+def _mentions(text: str, cues: tuple[str, ...]) -> bool:
+    """Whether ``text`` says one of ``cues``, in characters or in toneless pinyin."""
+    return any(cue in text or find_pinyin(text, cue) is not None for cue in cues)
+
+
 def speak_digits(digits: str) -> str:
     """Digits read one by one (1234 → 一二三四), as tellers read account tails."""
     return "".join(_DIGIT_NAMES[int(c)] for c in digits if c.isdigit())
@@ -317,7 +324,7 @@ class Dialogue:
         )
         if not text:
             return self._unclear(state)
-        if any(cue in text for cue in self.phrases.teller_cues) or (
+        if _mentions(text, self.phrases.teller_cues) or (
             turn.intent.code == "speak_to_teller"
             and turn.intent.confidence >= self.intent_threshold
         ):
@@ -357,7 +364,7 @@ class Dialogue:
             raise InputError(f"unknown scenario {scenario!r} (valid: {valid}, or none)") from e
 
     def _asks_repeat(self, text: str) -> bool:
-        if any(cue in text for cue in self.phrases.repeat_cues):
+        if _mentions(text, self.phrases.repeat_cues):
             return True
         return len(text) <= 3 and any(cue in text for cue in self.phrases.short_repeat_cues)
 

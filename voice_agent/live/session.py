@@ -1,0 +1,206 @@
+"""One call's state: turns heard, dialogue state, and the teller's case.
+
+Free of pipecat on purpose: the pipeline's processor hands it each
+recognised turn, and the route hands it the end of the call, so the rules
+about what is saved (and when) are in one place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from models.errors import InputError
+from voice_agent.case import Case, TranscriptSegment
+from voice_agent.dialogue import SCENARIOS, Dialogue, DialogueEvent
+from voice_agent.form import build_form
+from voice_agent.live.events import (
+    CaseEvent,
+    ConfirmEvent,
+    LiveEvent,
+    PromptEvent,
+    TranscriptEvent,
+)
+from voice_agent.understanding import Understanding
+
+if TYPE_CHECKING:
+    from voice_agent.service import FrontDesk
+
+log = logging.getLogger(__name__)
+
+SendEvent = Callable[[LiveEvent], Awaitable[None]]
+SaveCase = Callable[[Case], None]
+
+
+@dataclass(frozen=True)
+class CallStart:
+    """The client's first frame: who is calling and why the app sent them."""
+
+    customer_id: str | None = None
+    scenario: str | None = None
+
+
+def parse_call_start(text: str) -> CallStart:
+    """Parse and check the first JSON text frame of a call.
+
+    Raises:
+        InputError: not a JSON object, wrong types, or an unknown scenario
+            (the message lists the valid ones).
+    """
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(f"first frame must be a JSON object: {e.msg} at {e.pos}") from e
+    if not isinstance(data, dict):
+        raise InputError(
+            'first frame must be a JSON object like {"customer_id": "...", "scenario": "..."}'
+        )
+    customer_id = data.get("customer_id")
+    scenario = data.get("scenario")
+    if customer_id is not None and not isinstance(customer_id, str):
+        raise InputError("customer_id must be a string or absent")
+    valid = [s for s in SCENARIOS if s is not None]
+    if scenario is not None and scenario not in valid:
+        raise InputError(f"unknown scenario {scenario!r} (valid: {', '.join(valid)}, or none)")
+    return CallStart(customer_id=customer_id or None, scenario=scenario)
+
+
+@dataclass(frozen=True)
+class RecognisedTurn:
+    """One VAD-cut turn as ASR heard it, with how long recognition took."""
+
+    segment: TranscriptSegment
+    asr_ms: int
+
+
+class CallSession:
+    """Runs the dialogue over a call's turns and hands the case over.
+
+    Args:
+        frontdesk: the loaded system (understander, catalog, case builder).
+        save_case: stores a finished case in the tellers' queue.
+        send: delivers an event to the customer's page; failures (the page
+            went away) are logged, never raised, so the case is still saved.
+        start: customer id and scenario from the first frame.
+    """
+
+    def __init__(
+        self,
+        frontdesk: FrontDesk,
+        save_case: SaveCase,
+        send: SendEvent,
+        start: CallStart,
+    ) -> None:
+        self.frontdesk = frontdesk
+        self.save_case = save_case
+        self._send = send
+        self.start = start
+        self.dialogue = Dialogue(frontdesk.catalog.intents)
+        opening = self.dialogue.start(start.scenario)
+        self.state = opening.state
+        self.greeting = opening.event
+        self.segments: list[TranscriptSegment] = []
+        self.timings_ms: dict[str, int] = {"asr": 0, "understand": 0}
+        self.audio_seconds = 0.0
+        self.disconnected = False
+        self.case: Case | None = None
+        self.handed_over = asyncio.Event()
+
+    async def open(self) -> None:
+        """Greet the caller."""
+        await self.emit(PromptEvent(self.greeting.text, self.greeting.reason))
+
+    async def emit(self, event: LiveEvent) -> None:
+        """Send ``event``; a closed page must not lose the case."""
+        try:
+            await self._send(event)
+        except Exception as e:
+            log.info("live call: could not send %s: %s", type(event).__name__, e)
+
+    async def on_turn(self, turn: RecognisedTurn) -> None:
+        """Handle one recognised turn: transcript, understanding, next utterance."""
+        if self.case is not None:
+            return  # the call is the teller's now; later speech is in the audio only
+        seg = turn.segment
+        self.segments.append(seg)
+        self.timings_ms["asr"] += turn.asr_ms
+        await self.emit(TranscriptEvent(seg.text, seg.normalized_text, seg.unclear))
+        understanding: Understanding | None = None
+        if not seg.unclear and seg.text.strip():
+            t0 = time.perf_counter()
+            understanding = await asyncio.to_thread(
+                self.frontdesk.understander.understand,
+                seg.text,
+                self.start.customer_id,
+                self.state.history,
+                self.state.history_intents,
+            )
+            self.timings_ms["understand"] += round((time.perf_counter() - t0) * 1000)
+        step = self.dialogue.step(self.state, understanding)
+        self.state = step.state
+        await self._say(step.event)
+
+    async def _say(self, event: DialogueEvent) -> None:
+        if event.kind == "prompt":
+            await self.emit(PromptEvent(event.text, event.reason, event.slot))
+        elif event.kind == "confirm":
+            await self.emit(ConfirmEvent(event.text, self._form_preview()))
+        else:
+            case = await asyncio.to_thread(self.close_case)
+            await self.emit(CaseEvent(event.text, event.reason, case.to_json() if case else {}))
+
+    def _form_preview(self) -> dict[str, Any]:
+        """The form as it stands, shown next to the read-back."""
+        intent = self.state.intent or "out_of_scope"
+        builder = self.frontdesk.case_builder
+        facts = builder.intents.get(intent)
+        relation = self.state.slots.get("payee_relation")
+        payee = (
+            builder.payee_lookup(self.start.customer_id, str(relation.value))
+            if relation is not None and self.start.customer_id and intent == "transfer"
+            else None
+        )
+        form = build_form(
+            intent,
+            self.state.slots,
+            facts.required if facts else (),
+            1.0 if self.state.intent else 0.0,
+            profile_payee=payee,
+        )
+        return form.to_json()
+
+    def close_case(self) -> Case | None:
+        """Build and save the case (once); None when the caller said nothing.
+
+        Blocking (understanding, storage): call it in a thread.
+        """
+        if self.case is not None:
+            return self.case
+        if not self.segments:
+            return None
+        builder = self.frontdesk.case_builder
+        t0 = time.perf_counter()
+        understanding = builder.understand_call(
+            self.segments,
+            self.start.customer_id,
+            intent_hint=self.state.intent,
+        )
+        self.timings_ms["understand"] += round((time.perf_counter() - t0) * 1000)
+        case = builder.build(
+            self.segments,
+            self.start.customer_id,
+            self.start.scenario,
+            self.audio_seconds,
+            {**self.timings_ms, "turns": len(self.segments)},
+            understanding=understanding,
+            disconnected=self.disconnected,
+        )
+        self.save_case(case)
+        self.case = case
+        self.handed_over.set()
+        return case
