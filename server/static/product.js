@@ -1,0 +1,249 @@
+// Product staff's views: the intent catalog (add examples), try a sentence
+// (with the words that drove the intent highlighted), the corrections inbox,
+// and the latest evaluation report.
+import {
+  api, CATEGORY_NAMES, compact, DIALECT_NAMES, el, fill, FLAG_NAMES, formatTime, highlight,
+  percent, riskBadge, SLOT_NAMES,
+} from "/static/console-common.js";
+
+const $ = (id) => document.getElementById(id);
+let names = {};
+
+/** Load and show the product view ``name`` (catalog, try, corrections, eval). */
+export function showProductView(name) {
+  if (name === "catalog") return loadCatalog();
+  if (name === "try") return initTry();
+  if (name === "corrections") return loadCorrections();
+  if (name === "eval") return loadEval();
+  return null;
+}
+
+/** The catalog's intent names, for showing codes as words (loaded once). */
+async function ensureNames() {
+  if (Object.keys(names).length) return;
+  const catalog = await api("GET", "/api/catalog");
+  names = Object.fromEntries((catalog.intents || []).map((i) => [i.code, i.name]));
+}
+
+function failure(node, err) {
+  fill(node, el("p", { class: "error", role: "alert" }, err.message));
+}
+
+// ---- catalog -----------------------------------------------------------
+
+async function loadCatalog() {
+  const node = $("catalog");
+  try {
+    const data = await api("GET", "/api/catalog");
+    names = Object.fromEntries((data.intents || []).map((i) => [i.code, i.name]));
+    fill(node, (data.intents || []).map(intentCard));
+  } catch (err) {
+    failure(node, err);
+  }
+}
+
+function intentCard(spec) {
+  const count = el("span", { class: "sub" }, "（" + spec.examples.length + " 个例句）");
+  const list = el("ul", { class: "examples" }, spec.examples.map((x) => el("li", {}, x)));
+  const input = el("input", { "aria-label": "新例句：" + spec.name, placeholder: "新例句" });
+  const message = el("span", { class: "note", role: "status" });
+  const form = el(
+    "form",
+    { class: "add-example" },
+    input,
+    el("button", { type: "submit" }, "添加例句"),
+    message
+  );
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    try {
+      const data = await api("POST", "/api/catalog/" + encodeURIComponent(spec.code) + "/examples", { text });
+      fill(list, (data.examples || []).map((x) => el("li", {}, x)));
+      count.textContent = "（" + (data.examples || []).length + " 个例句）";
+      input.value = "";
+      message.textContent = "已添加。";
+    } catch (err) {
+      message.textContent = "添加失败：" + err.message;
+    }
+  });
+  const required = (spec.required || []).map((g) => g.map((s) => SLOT_NAMES[s] || s).join(" 或 "));
+  return el(
+    "details",
+    { class: "intent-card", dataset: { intent: spec.code } },
+    el("summary", {}, el("strong", {}, spec.name), " ", el("code", {}, spec.code), " ", count),
+    el("p", {}, spec.description || ""),
+    el("p", { class: "sub" }, "字段：" + ((spec.slots || []).map((s) => SLOT_NAMES[s] || s).join("、") || "无")),
+    required.length ? el("p", { class: "sub" }, "必填：" + required.join("；")) : null,
+    list,
+    form
+  );
+}
+
+// ---- try a sentence ----------------------------------------------------
+
+let tryReady = false;
+function initTry() {
+  if (tryReady) return;
+  tryReady = true;
+  $("try-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const text = $("try-text").value.trim();
+    if (!text) return;
+    const body = { text };
+    const customer = $("try-customer").value.trim();
+    if (customer) body.customer_id = customer;
+    const node = $("try-result");
+    fill(node, el("p", { class: "note" }, "正在理解…"));
+    try {
+      const understanding = await api("POST", "/api/catalog/try", body);
+      await ensureNames().catch(() => {});
+      showUnderstanding(node, understanding);
+    } catch (err) {
+      failure(node, err);
+    }
+  });
+}
+
+function showUnderstanding(node, u) {
+  const drivers = (u.intent.drivers || []).map((d) => ({ term: d, cls: "driver", title: "影响判断的词" }));
+  const markers = (u.dialect.markers || []).map((m) => ({ term: m, cls: "dialect", title: "上海话" }));
+  const evidence = (u.risk.flags || [])
+    .filter((f) => f.evidence)
+    .map((f) => ({ term: f.evidence, cls: "ev ev-" + f.category, title: FLAG_NAMES[f.code] || f.code }));
+  const slots = Object.entries(u.slots || {});
+  fill(
+    node,
+    el(
+      "dl",
+      { class: "understanding" },
+      el("dt", {}, "业务"),
+      el(
+        "dd",
+        { id: "try-intent", dataset: { intent: u.intent.code } },
+        el("strong", {}, names[u.intent.code] || u.intent.code),
+        " ",
+        el("code", {}, u.intent.code),
+        " 置信度 " + percent(u.intent.confidence)
+      ),
+      el("dt", {}, "其他可能"),
+      el("dd", {}, (u.intent.alternatives || []).map((a) => (names[a.code] || a.code) + " " + percent(a.confidence)).join("，") || "—"),
+      el("dt", {}, "原话"),
+      el("dd", { class: "orig" }, highlight(u.text, [...markers, ...evidence])),
+      el("dt", {}, "普通话"),
+      el("dd", { class: "mand", id: "try-normalized" }, highlight(u.normalized_text, [...drivers, ...evidence])),
+      el("dt", {}, "关键词"),
+      el("dd", {}, drivers.length ? drivers.map((d) => el("mark", { class: "driver" }, d.term)) : "—"),
+      el("dt", {}, "方言"),
+      el("dd", {}, (DIALECT_NAMES[u.dialect.code] || u.dialect.code) + "（" + percent(u.dialect.confidence) + "）",
+        markers.length ? " 标志词：" : null, markers.map((m) => el("mark", { class: "dialect" }, m.term))),
+      el("dt", {}, "字段"),
+      el("dd", {}, slots.length ? slots.map(([k, v]) => (SLOT_NAMES[k] || k) + "：" + v).join("；") : "—"),
+      el("dt", {}, "风险"),
+      el(
+        "dd",
+        {},
+        riskBadge(u.risk.level, u.risk.score),
+        el(
+          "ul",
+          { class: "flags" },
+          (u.risk.flags || []).map((f) =>
+            el("li", { class: "flag flag-" + f.category },
+              el("strong", {}, FLAG_NAMES[f.code] || f.code),
+              "（" + (CATEGORY_NAMES[f.category] || f.category) + "）",
+              f.evidence ? " 证据：" + f.evidence : "",
+              el("div", { class: "advice" }, "建议：" + (f.advice || "")))
+          )
+        )
+      )
+    )
+  );
+}
+
+// ---- corrections inbox -------------------------------------------------
+
+async function loadCorrections() {
+  const node = $("corrections");
+  try {
+    await ensureNames();
+    const data = await api("GET", "/api/corrections?status=pending");
+    const items = data.corrections || [];
+    if (!items.length) {
+      fill(node, el("p", { class: "empty" }, "没有待审核的纠正。"));
+      return;
+    }
+    fill(
+      node,
+      el(
+        "table",
+        { class: "corrections" },
+        el("thead", {}, el("tr", {}, ["编号", "案件", "原话", "业务", "字段", "柜员", "时间", "审核"].map((h) => el("th", {}, h)))),
+        el("tbody", {}, items.map(correctionRow))
+      )
+    );
+  } catch (err) {
+    failure(node, err);
+  }
+}
+
+function correctionRow(c) {
+  const review = async (decision, row) => {
+    try {
+      await api("POST", "/api/corrections/" + c.id + "/review", { decision });
+      row.querySelector(".review").replaceChildren(decision === "accept" ? "已采纳" : "未采纳");
+      row.classList.add("reviewed");
+    } catch (err) {
+      row.querySelector(".review").append(el("span", { class: "error" }, err.message));
+    }
+  };
+  const row = el(
+    "tr",
+    { class: "correction-row", dataset: { id: c.id, caseId: c.case_id } },
+    el("td", {}, String(c.id)),
+    el("td", {}, el("code", {}, c.case_id)),
+    el("td", {}, c.text || ""),
+    el("td", {}, (names[c.intent] || "") + " " + c.intent),
+    el("td", {}, Object.entries(c.slots || {}).map(([k, v]) => (SLOT_NAMES[k] || k) + "：" + compact(v)).join("；")),
+    el("td", {}, c.created_by || ""),
+    el("td", {}, formatTime(c.created_at)),
+    el(
+      "td",
+      { class: "review" },
+      el("button", { type: "button", class: "accept", onclick: () => review("accept", row) }, "采纳"),
+      " ",
+      el("button", { type: "button", class: "reject", onclick: () => review("reject", row) }, "不采纳")
+    )
+  );
+  return row;
+}
+
+// ---- evaluation --------------------------------------------------------
+
+async function loadEval() {
+  const node = $("eval");
+  try {
+    const data = await api("GET", "/api/eval/latest");
+    const report = data.report || data;
+    const numbers = Object.entries(report).filter(([, v]) => typeof v === "number");
+    fill(
+      node,
+      numbers.length
+        ? el("dl", { class: "eval-numbers" }, numbers.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, Number.isInteger(v) ? String(v) : v.toFixed(3))]))
+        : null,
+      report.created_at || report.generated_at ? el("p", { class: "sub" }, "生成时间：" + formatTime(report.created_at || report.generated_at)) : null,
+      data.html
+        ? [
+            el("p", {}, el("a", { href: data.html, target: "_blank", rel: "noopener" }, "在新窗口打开报告")),
+            el("iframe", { src: data.html, title: "评估报告", class: "eval-frame" }),
+          ]
+        : el("p", { class: "note" }, "这份报告没有 HTML 版本。")
+    );
+  } catch (err) {
+    if (err.status === 404) {
+      fill(node, el("p", { class: "empty" }, "还没有评估报告。运行 frontdesk intents eval 生成。"), el("p", { class: "sub" }, err.message));
+    } else {
+      failure(node, err);
+    }
+  }
+}
