@@ -27,6 +27,7 @@ import asyncio
 import json
 import os
 import platform
+import random
 import socket
 import statistics
 import subprocess
@@ -129,7 +130,11 @@ async def _caller(
 
 def client_main(url: str, n: int, calls: int) -> None:
     """Run ``n`` concurrent callers, each making ``calls`` calls; print JSON."""
-    clips = [(label, _pcm(label)) for label in _fixtures()]
+    labels = _fixtures()
+    # A fixed mix, so every N sees transfers (prompt), requests that hand
+    # over at once (case) and fraud cues alike.
+    random.Random(0).shuffle(labels)
+    clips = [(label, _pcm(label)) for label in labels]
 
     async def run() -> list[dict[str, Any]]:
         per = await asyncio.gather(*(_caller(url, i, calls, clips) for i in range(n)))
@@ -241,6 +246,8 @@ def main() -> int:
             check=True,
         )
         results = json.loads(proc.stdout.strip().splitlines()[-1])
+        for r in results:
+            print(json.dumps(r, ensure_ascii=False), file=sys.stderr)
         row = summarise(n, results)
         rows.append(row)
         print(json.dumps(row, ensure_ascii=False), file=sys.stderr)

@@ -14,6 +14,7 @@ as a case marked ``disconnected``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Callable
@@ -100,7 +101,9 @@ async def call(websocket: WebSocket) -> None:
     disconnected = await _pump_audio(websocket, live)
     await live.finish(disconnected=disconnected)
     if not disconnected and websocket.application_state == WebSocketState.CONNECTED:
-        await websocket.close(code=CLOSE_NORMAL)
+        # The caller may hang up as the case is handed over: nothing is lost then.
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+            await websocket.close(code=CLOSE_NORMAL)
 
 
 async def _pump_audio(websocket: WebSocket, live: LiveCall) -> bool:

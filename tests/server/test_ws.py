@@ -85,7 +85,7 @@ def server(frontdesk: FrontDesk, tmp_path_factory: pytest.TempPathFactory) -> It
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", ws="websockets")
+    config = uvicorn.Config(app, log_level="warning", ws="websockets-sansio")
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

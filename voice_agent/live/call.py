@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -41,6 +42,9 @@ if TYPE_CHECKING:
     from voice_agent.service import FrontDesk
 
 log = logging.getLogger(__name__)
+
+#: One ASR queue per loaded engine, shared by every call (see FrontDeskSTTService).
+_ASR_GATES: weakref.WeakKeyDictionary[object, asyncio.Semaphore] = weakref.WeakKeyDictionary()
 
 #: 20 ms of 16-bit mono PCM at 16 kHz: the chunk size pushed into the pipeline.
 CHUNK_BYTES = SAMPLE_RATE // 50 * 2
@@ -96,8 +100,9 @@ class LiveCall:
         self.vad = vad or VadConfig.from_settings(frontdesk.settings.audio)
         self.max_seconds = frontdesk.settings.audio.max_seconds
         asr = frontdesk.settings.asr
+        gate = _ASR_GATES.setdefault(frontdesk.asr, asyncio.Semaphore(1))
         self._stt = FrontDeskSTTService(
-            frontdesk.transcribe_span, model=asr.model, language=asr.language
+            frontdesk.transcribe_span, gate=gate, model=asr.model, language=asr.language
         )
         analyzer = SileroVADAnalyzer(
             sample_rate=SAMPLE_RATE,

@@ -48,6 +48,12 @@ class FrontDeskSTTService(SegmentedSTTService):
 
     Args:
         transcribe: blocking recogniser (``FrontDesk.transcribe_span``).
+        gate: shared by every call of one engine. The engine decodes one
+            segment at a time and counts queueing against its decode
+            timeout, so with several callers a turn could be reported as
+            timed out (unclear: "please repeat") only because others were
+            speaking. Waiting here, on the event loop, keeps the timeout
+            for decoding alone.
         model: the ASR model's name, for pipecat's metrics and logs only
             (decoding options live in our engine, not in pipecat settings).
         language: the decoding language, likewise informational.
@@ -59,6 +65,7 @@ class FrontDeskSTTService(SegmentedSTTService):
         self,
         transcribe: Transcribe,
         *,
+        gate: asyncio.Semaphore | None = None,
         model: str | None = None,
         language: str | None = None,
         trailing_silence_secs: float = 0.3,
@@ -71,6 +78,7 @@ class FrontDeskSTTService(SegmentedSTTService):
             ttfs_p99_latency=1.2,
         )
         self._transcribe = transcribe
+        self._gate = gate or asyncio.Semaphore(1)
         self._trailing_s = trailing_silence_secs
         self._samples_seen = 0
         # Call time (s) of each VAD stop whose segment is queued, oldest first:
@@ -105,7 +113,8 @@ class FrontDeskSTTService(SegmentedSTTService):
         start = max(0.0, end - (len(audio) / 2 / SAMPLE_RATE - self._trailing_s))
         samples = pcm16_to_float(audio)
         t0 = time.perf_counter()
-        segment = await asyncio.to_thread(self._transcribe, samples, start, end)
+        async with self._gate:
+            segment = await asyncio.to_thread(self._transcribe, samples, start, end)
         asr_ms = round((time.perf_counter() - t0) * 1000)
         yield TranscriptionFrame(
             text=segment.text,
