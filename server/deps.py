@@ -62,7 +62,7 @@ def current_user(request: Request, db: DbDep) -> StaffUser:
     """
     token = request_token(request)
     if token is None:
-        raise AuthError("not logged in: POST /api/login first")
+        raise AuthError("not logged in: log in first (POST /api/login)")
     return session_user(db, token)
 
 
