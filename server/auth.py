@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from server.db import ROLES, AuthSession, User, utcnow
 from server.errors import AuthError, InvalidChoiceError
 
-# scrypt cost: 16 MiB and ~50 ms per check on the development machine.
+# scrypt cost: 16 MiB and ~0.1 s per check on the (busy, 2-core) development machine.
 _N, _R, _P = 2**14, 8, 1
 _DUMMY_HASH = ""  # set lazily: a hash to check against when the user is unknown
 
