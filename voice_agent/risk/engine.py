@@ -19,6 +19,7 @@ from voice_agent.risk.rules import (
     CUSTOMER_FLAGS,
     FRAUD_FLAGS,
     TRANSACTION_FLAGS,
+    CueSet,
     Hits,
     Match,
     RuleSet,
@@ -27,6 +28,7 @@ from voice_agent.risk.rules import (
     load_blacklist,
     load_rules,
 )
+from voice_agent.risk.semantic import SemanticDetector
 from voice_agent.risk.types import RISK_LEVELS, RiskAssessment, RiskFlag, RiskInput
 
 _CLAUSE_BREAKS = frozenset("，。！？；、,.!?;：:\n\t ")
@@ -42,11 +44,22 @@ class RiskEngine:
     """
 
     def __init__(
-        self, rules: RuleSet, customers: CustomerDirectory, blacklist: frozenset[str]
+        self,
+        rules: RuleSet,
+        customers: CustomerDirectory,
+        blacklist: frozenset[str],
+        detector: SemanticDetector | None = None,
     ) -> None:
         self.rules = rules
         self.customers = customers
         self.blacklist = blacklist
+        self.detector = detector
+        # A flag's not_if (防诈骗 lectures, 我儿子要结婚) also silences the model.
+        self._model_vetoes = {
+            code: CueSet(cues=rule.cueset.not_if)
+            for code, rule in rules.flags.items()
+            if rule.cueset.not_if
+        }
 
     @classmethod
     def load(
@@ -54,8 +67,14 @@ class RiskEngine:
         rules_path: Path | None = None,
         customers_path: Path | None = None,
         blacklist_path: Path | None = None,
+        detector: SemanticDetector | None = None,
     ) -> RiskEngine:
         """Load and validate the rules, profiles and blacklist (None = shipped data).
+
+        Args:
+            detector: optional learned fraud-cue detector
+                (:meth:`SemanticDetector.load`, built from the same rules file);
+                it adds fraud flags the cues missed.
 
         Raises:
             ConfigError: any of the files is invalid; the message names it.
@@ -64,6 +83,7 @@ class RiskEngine:
             load_rules(rules_path),
             CustomerDirectory.load(customers_path),
             load_blacklist(blacklist_path),
+            detector,
         )
 
     # ----------------------------------------------------------------- public
@@ -81,6 +101,7 @@ class RiskEngine:
             found = find_cue(rule.cueset, views)
             if found is not None:
                 flags.append(self._flag(code, _evidence(norm, views, *found), found[1]))
+        flags = self._with_model_flags(norm, views, flags)
         flags.extend(self._transaction_flags(request, views, profile))
         flags.extend(self._customer_flags(request, views, profile, flags))
         level, score = self.rules.levels.evaluate(f.code for f in flags)
@@ -117,6 +138,39 @@ class RiskEngine:
         return self.merge(self.assess(r) for r in requests)
 
     # -------------------------------------------------------------- internals
+
+    def _with_model_flags(
+        self, norm: Normalised, views: list[tuple[TextView, Hits]], flags: list[RiskFlag]
+    ) -> list[RiskFlag]:
+        """Add the detector's confident flags the cues did not raise, in taxonomy order.
+
+        Rules stay first: their evidence quotes the exact cue words. The
+        model only fills gaps (phrasings nobody wrote down); its ``cue`` is
+        ``model:<probability>`` so the risk team can tell the two apart.
+        """
+        if self.detector is None:
+            return flags
+        raised = {f.code for f in flags}
+        for hit in self.detector.detect(norm):
+            code = hit.code
+            if code in raised or not self._enabled(code):
+                continue
+            veto = self._model_vetoes.get(code)
+            if veto is not None and find_cue(CueSet(cues=veto.cues), views) is not None:
+                continue
+            rule = self.rules.flags[code]
+            flags.append(
+                RiskFlag(
+                    code=code,
+                    category=rule.category,
+                    evidence=hit.evidence,
+                    advice=rule.advice,
+                    name=rule.name,
+                    cue=f"model:{hit.probability:.2f}",
+                )
+            )
+        order = {c: i for i, c in enumerate(FRAUD_FLAGS)}
+        return sorted(flags, key=lambda f: order[f.code])
 
     def _views(self, norm: Normalised) -> list[tuple[TextView, Hits]]:
         # The original words come first so evidence quotes them directly.

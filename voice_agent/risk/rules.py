@@ -80,7 +80,8 @@ PARAM_SCHEMA: dict[str, dict[str, type]] = {
     "repeated_attempts": {"min_earlier": int, "intents": list, "cues": dict},
 }
 _FLAG_KEYS = ("category", "name", "weight", "advice", "enabled", "cues", "not_within", "not_if")
-_TOP_KEYS = ("version", "pinyin_min_chars", "terms", "flags", "levels")
+# "semantic" holds the learned detector's thresholds; voice_agent.risk.semantic validates it.
+_TOP_KEYS = ("version", "pinyin_min_chars", "terms", "flags", "levels", "semantic")
 _LEVEL_KEYS = ("thresholds", "high_flags", "supporting_cues", "fraud_floor", "combinations")
 _CUESET_KEYS = ("cues", "not_within", "not_if")
 
