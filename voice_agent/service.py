@@ -23,6 +23,7 @@ from voice_agent.casebuilder import CaseBuilder, IntentFacts
 from voice_agent.form import KnownPayeeFacts
 from voice_agent.risk.engine import RiskEngine
 from voice_agent.risk.profiles import CustomerDirectory
+from voice_agent.risk.semantic import SemanticDetector, load_semantic_config
 from voice_agent.settings import Settings
 from voice_agent.understanding import Understander, Understanding
 from voice_agent.vad import SpeechDetector
@@ -183,7 +184,10 @@ def build_frontdesk(settings: Settings, *, load_asr: bool = True) -> FrontDesk:
         dialect_of=lambda text: normaliser.normalise(text).dialect,
     )
     slots = SlotExtractor.load()
-    risk = RiskEngine.load(u.risk_rules_path, u.customers_path, u.blacklist_path)
+    detector = None
+    if load_semantic_config(u.risk_rules_path).enabled:
+        detector = SemanticDetector.load(u.fraud_examples_path, u.risk_rules_path)
+    risk = RiskEngine.load(u.risk_rules_path, u.customers_path, u.blacklist_path, detector=detector)
     customers = risk.customers
     understander = Understander(normaliser, classifier, slots, risk)
     asr: AsrEngine | None = None

@@ -77,6 +77,9 @@ class UnderstandingSettings(BaseModel):
     risk_rules_path: Path | None = None
     customers_path: Path | None = None
     blacklist_path: Path | None = None
+    fraud_examples_path: Path | None = Field(
+        default=None, description="Exemplars for the learned fraud-cue detector."
+    )
     classifier_backend: Literal["sparse", "sparse+e5", "transformers"] = "sparse"
     transformer_checkpoint: Path | None = Field(
         default=None, description="A local BERT-style checkpoint for the transformers backend."
