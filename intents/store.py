@@ -13,7 +13,7 @@ import os
 import re
 import shutil
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
@@ -52,7 +52,7 @@ class ModelMeta:
 
     def to_json(self) -> dict[str, object]:
         """meta.json's content."""
-        out = asdict(self)
+        out: dict[str, object] = {f.name: getattr(self, f.name) for f in fields(self)}
         out["metrics"] = dict(sorted(self.metrics.items()))
         return out
 
@@ -103,13 +103,11 @@ class ModelStore:
         existing = self.versions()
         number = int(existing[-1][1:]) + 1 if existing else 1
         version = f"v{number:04d}"
-        meta = ModelMeta(
-            **{
-                **asdict(meta),
-                "version": version,
-                "created_at": meta.created_at or datetime.now(UTC).isoformat(timespec="seconds"),
-                "metrics": MappingProxyType(dict(meta.metrics)),
-            }
+        meta = replace(
+            meta,
+            version=version,
+            created_at=meta.created_at or datetime.now(UTC).isoformat(timespec="seconds"),
+            metrics=MappingProxyType(dict(meta.metrics)),
         )
         tmp = self.root / f".tmp-{version}"
         if tmp.exists():
