@@ -28,7 +28,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -61,6 +60,11 @@ TOKENS_PER_SECOND = 12
 MIN_NEW_TOKENS = 24
 # The prompt may take up to 223 tokens of Whisper's 448; 220 always fits.
 MAX_NEW_TOKENS = 220
+
+# avg_logprob reported when nothing was decoded (timeout, no segments): a
+# finite floor, far below any real score (Whisper's rarely go under -2), so
+# the result still serialises as valid JSON (no -Infinity).
+NO_TOKENS_LOGPROB = -10.0
 
 _PUNCT = re.compile(r"[\s,.!?;:，。！？；：、“”\"'()（）《》…-]+")
 
@@ -100,7 +104,9 @@ class AsrResult:
     unclear: bool
     reason: str | None
     decode_ms: int
-    options: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
+    # A plain dict typed read-only: json.dumps and dataclasses.asdict both
+    # handle it, which a MappingProxyType would break.
+    options: Mapping[str, object] = field(default_factory=dict)
 
 
 class AsrEngine(Protocol):
@@ -227,19 +233,17 @@ class WhisperEngine:
             "no_speech_threshold": None,
             "without_timestamps": True,
         }
-        self.options: Mapping[str, object] = MappingProxyType(
-            {
-                "engine": "faster-whisper",
-                "model": model_ref,
-                "compute_type": settings.compute_type,
-                "cpu_threads": settings.cpu_threads,
-                "decode_timeout_s": settings.decode_timeout_s,
-                "min_avg_logprob": settings.min_avg_logprob,
-                "max_no_speech_prob": settings.max_no_speech_prob,
-                "t2s": True,
-                **self._kwargs,
-            }
-        )
+        self.options: Mapping[str, object] = {
+            "engine": "faster-whisper",
+            "model": model_ref,
+            "compute_type": settings.compute_type,
+            "cpu_threads": settings.cpu_threads,
+            "decode_timeout_s": settings.decode_timeout_s,
+            "min_avg_logprob": settings.min_avg_logprob,
+            "max_no_speech_prob": settings.max_no_speech_prob,
+            "t2s": True,
+            **self._kwargs,
+        }
 
     @classmethod
     def from_settings(cls, asr: AsrSettings, cache_dir: Path) -> WhisperEngine:
@@ -262,7 +266,7 @@ class WhisperEngine:
         t0 = time.perf_counter()
         window_s = min(len(audio) / SAMPLE_RATE, 30.0)  # the bound applies per 30 s window
         max_new = min(MAX_NEW_TOKENS, MIN_NEW_TOKENS + math.ceil(TOKENS_PER_SECOND * window_s))
-        options = MappingProxyType({**self.options, "max_new_tokens": max_new})
+        options = {**self.options, "max_new_tokens": max_new}
         stop = threading.Event()  # per call: a new call must not un-stop an abandoned one
         future: Future[list[Any]] = self._executor.submit(self._decode, audio, max_new, stop)
         try:
@@ -275,7 +279,7 @@ class WhisperEngine:
             return AsrResult(
                 text="",
                 segments=(),
-                avg_logprob=float("-inf"),
+                avg_logprob=NO_TOKENS_LOGPROB,
                 no_speech_prob=1.0,
                 unclear=True,
                 reason="timeout",
@@ -313,7 +317,7 @@ class WhisperEngine:
             no_speech = max(s.no_speech_prob for s in segments)
             compression = max(s.compression_ratio for s in segments)
         else:
-            avg_logprob, no_speech, compression = float("-inf"), 1.0, 0.0
+            avg_logprob, no_speech, compression = NO_TOKENS_LOGPROB, 1.0, 0.0
         text = "".join(s.text for s in segments).strip()
         reason = judge(text, avg_logprob, no_speech, compression, self._settings)
         return AsrResult(

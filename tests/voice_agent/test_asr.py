@@ -6,6 +6,7 @@ transcribed once; the individual tests read those shared results.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import statistics
 from pathlib import Path
@@ -123,6 +124,9 @@ def test_results_echo_their_decoding_options(
     assert options["no_speech_threshold"] is None
     assert isinstance(options["max_new_tokens"], int)
     assert str(options["model"]).endswith("whisper-base")
+    # The whole result, options included, serialises as strict JSON.
+    for result in results.values():
+        json.dumps(dataclasses.asdict(result), ensure_ascii=False, allow_nan=False)
 
 
 def test_a_decode_past_the_timeout_is_unclear(
@@ -134,6 +138,7 @@ def test_a_decode_past_the_timeout_is_unclear(
     first = hurried.transcribe(samples)
     second = hurried.transcribe(samples)  # the worker is still busy: refused, not queued
     for result in (first, second):
+        json.dumps(dataclasses.asdict(result), allow_nan=False)
         assert result.unclear
         assert result.reason == "timeout"
         assert result.text == ""
