@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from models.errors import ModelError
 from models.text import to_simplified
 from models.whisper_assets import load_whisper, resolve_asr_model
 from voice_agent.settings import AsrSettings
@@ -261,6 +262,9 @@ class WhisperEngine:
 
         Returns an ``unclear`` result with reason ``timeout`` when the decode
         takes longer than ``decode_timeout_s``; never raises for bad speech.
+
+        Raises:
+            ModelError: The model itself failed (not the audio).
         """
         audio = np.ascontiguousarray(samples, dtype=np.float32).reshape(-1)
         t0 = time.perf_counter()
@@ -286,6 +290,8 @@ class WhisperEngine:
                 decode_ms=_ms(t0),
                 options=options,
             )
+        except Exception as exc:  # CTranslate2 reports model faults as RuntimeError
+            raise ModelError(f"ASR decode failed in {self.name}: {exc}") from exc
         return self._result(raw, _ms(t0), options)
 
     def _decode(self, audio: np.ndarray, max_new: int, stop: threading.Event) -> list[Any]:
