@@ -158,6 +158,13 @@
                 handed: false, heardVoice: false, lastVoiceAt: 0, timer: null };
     call = c;
     try {
+      // Created inside the click, before any await, so the browser's
+      // autoplay rule (a user gesture starts audio) lets it run.
+      c.ctx = new AudioContext();
+    } catch (err) {
+      c.ctx = null;
+    }
+    try {
       c.stream = await openMicrophone();
     } catch (err) {
       call = null;
@@ -167,7 +174,7 @@
       return;
     }
     try {
-      c.ctx = new AudioContext();
+      if (!c.ctx) throw new Error("AudioContext unavailable");
       await c.ctx.audioWorklet.addModule("/static/pcm-worklet.js");
       const source = c.ctx.createMediaStreamSource(c.stream);
       const node = new AudioWorkletNode(c.ctx, "pcm-downsampler", {
@@ -176,6 +183,7 @@
       source.connect(node);
       node.connect(c.ctx.destination); // keeps the node pulled; it outputs silence
       node.port.onmessage = (msg) => onChunk(c, msg.data);
+      if (c.ctx.state === "suspended") await c.ctx.resume();
     } catch (err) {
       cleanup(c);
       call = null;

@@ -38,7 +38,8 @@ class PcmDownsampler extends AudioWorkletProcessor {
     this.ringPos = 0;
     this.prev = 0; // the previous filtered sample
     this.t = 1; // where the next output falls, between prev (0) and current (1)
-    this.chunk = new Int16Array(Math.round((target * chunkMs) / 1000));
+    this.size = Math.round((target * chunkMs) / 1000); // 320 samples
+    this.chunk = new Int16Array(this.size);
     this.fill = 0;
     this.energy = 0;
   }
@@ -60,11 +61,12 @@ class PcmDownsampler extends AudioWorkletProcessor {
     const s = Math.max(-1, Math.min(1, v));
     this.chunk[this.fill++] = s < 0 ? Math.round(s * 32768) : Math.round(s * 32767);
     this.energy += s * s;
-    if (this.fill === this.chunk.length) {
+    if (this.fill === this.size) {
       const pcm = this.chunk.buffer;
       const rms = Math.sqrt(this.energy / this.fill);
+      // Transferred, not copied: the old array is detached afterwards.
       this.port.postMessage({ pcm, rms }, [pcm]);
-      this.chunk = new Int16Array(this.chunk.length);
+      this.chunk = new Int16Array(this.size);
       this.fill = 0;
       this.energy = 0;
     }
