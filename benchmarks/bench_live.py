@@ -42,6 +42,16 @@ ROOT = Path(__file__).resolve().parent.parent
 AUDIO = ROOT / "tests" / "data" / "audio"
 CHUNK = 640  # 20 ms of 16 kHz s16le
 TAIL_SILENCE_S = 1.5
+#: Intents whose first turn ends in a case (no form to fill in the catalog).
+HANDOVER_AT_ONCE = frozenset(
+    {
+        "balance_inquiry",
+        "transaction_history",
+        "pension_inquiry",
+        "mobile_banking_help",
+        "speak_to_teller",
+    }
+)
 
 
 def _fixtures() -> list[dict[str, Any]]:
@@ -131,9 +141,13 @@ async def _caller(
 def client_main(url: str, n: int, calls: int) -> None:
     """Run ``n`` concurrent callers, each making ``calls`` calls; print JSON."""
     labels = _fixtures()
-    # A fixed mix, so every N sees transfers (prompt), requests that hand
-    # over at once (case) and fraud cues alike.
+    # A fixed mix, so every N (one caller too) sees requests that hand over
+    # at once (→ case) alternating with ones that ask for more (→ prompt).
     random.Random(0).shuffle(labels)
+    at_once = [x for x in labels if x["fraud"] or x["intent"] in HANDOVER_AT_ONCE]
+    others = [x for x in labels if x not in at_once]
+    labels = [x for pair in zip(at_once, others, strict=False) for x in pair]
+    labels += at_once[len(others) :] + others[len(at_once) :]
     clips = [(label, _pcm(label)) for label in labels]
 
     async def run() -> list[dict[str, Any]]:
