@@ -174,12 +174,16 @@ def queue_item(row: CaseRow, intent_names: Mapping[str, str], now: dt.datetime) 
 def list_queue(
     session: Session, intent_names: Mapping[str, str], *, include_closed: bool = False
 ) -> list[dict[str, Any]]:
-    """The teller queue: risky first (high > medium > low > none, then score), then oldest."""
+    """The teller queue: risky first (high > medium > low > none, then score), then oldest.
+
+    Escalated cases stay in the queue (marked by their status) until a senior
+    teller accepts or rejects them: an escalation must never drop out of sight.
+    """
     query = select(CaseRow).order_by(
         CaseRow.risk_rank.desc(), CaseRow.risk_score.desc(), CaseRow.created_at.asc()
     )
     if not include_closed:
-        query = query.where(CaseRow.status == "open")
+        query = query.where(CaseRow.status.in_(("open", "escalated")))
     now = utcnow()
     return [queue_item(r, intent_names, now) for r in session.scalars(query)]
 

@@ -10,7 +10,14 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
 from server.catalog_store import catalog_json, load_editable
-from server.deps import CatalogDep, DbDep, FrontDeskDep, ProductDep, UnicodeJSONResponse
+from server.deps import (
+    CatalogDep,
+    CurrentUser,
+    DbDep,
+    FrontDeskDep,
+    ProductDep,
+    UnicodeJSONResponse,
+)
 from server.errors import NotFoundError
 from server.repository import append_audit, list_corrections, review_correction
 from server.routes.calls import UnderstandBody, understand_text
@@ -30,6 +37,23 @@ class ReviewBody(BaseModel):
     """A product reviewer's verdict on a teller's correction."""
 
     decision: str
+
+
+@router.get("/intents")
+def list_intents(user: CurrentUser, catalog: CatalogDep) -> UnicodeJSONResponse:
+    """Intent codes, names and slots for any staff member.
+
+    Tellers need them to correct a case's intent, including intents product
+    staff added to the catalog, but not the examples (product's business).
+    """
+    return UnicodeJSONResponse(
+        {
+            "intents": [
+                {"code": s.code, "name": s.name, "slots": list(s.slots)}
+                for s in catalog.intents.values()
+            ]
+        }
+    )
 
 
 @router.get("/catalog")

@@ -9,15 +9,15 @@ import {
 /** code -> name of the intents a teller may choose (the catalog when readable). */
 let intentChoices = { ...INTENT_NAMES };
 
-/** Load the catalog's intent codes; tellers without catalog access keep the taxonomy's. */
+/** Load the catalog's intent codes (GET /api/intents is open to every staff role). */
 export async function refreshIntentChoices() {
   try {
-    const data = await api("GET", "/api/catalog");
+    const data = await api("GET", "/api/intents");
     const choices = {};
     for (const spec of data.intents || []) choices[spec.code] = spec.name || spec.code;
     if (Object.keys(choices).length) intentChoices = choices;
   } catch {
-    // 403 for tellers: the taxonomy's codes are the catalog's public core.
+    // Server unreachable: keep the taxonomy's codes, the catalog's public core.
   }
 }
 
