@@ -134,3 +134,31 @@ def test_decision_flow(client: TestClient, login: Login) -> None:
     assert client.get("/api/cases", headers=teller).json()["cases"] == []
     everything = client.get("/api/cases?status=all", headers=teller).json()["cases"]
     assert [c["status"] for c in everything] == ["rejected"]
+
+
+def test_escalated_case_stays_queued_until_decided(client: TestClient, login: Login) -> None:
+    teller = login("teller")
+    _store(client, make_case("c_esc", risk_level="high", risk_score=0.9))
+    r = client.post(
+        "/api/cases/c_esc/decision",
+        json={"decision": "escalate", "reason": "疑似安全账户诈骗"},
+        headers=teller,
+    )
+    assert r.status_code == 200, r.text
+    [item] = client.get("/api/cases", headers=teller).json()["cases"]
+    assert (item["case_id"], item["status"]) == ("c_esc", "escalated")
+    client.post(
+        "/api/cases/c_esc/decision", json={"decision": "reject", "reason": "诈骗"}, headers=teller
+    )
+    assert client.get("/api/cases", headers=teller).json()["cases"] == []
+
+
+def test_intent_list_is_readable_by_tellers_but_not_anonymous(
+    client: TestClient, login: Login
+) -> None:
+    assert client.get("/api/intents").status_code == 401
+    r = client.get("/api/intents", headers=login("teller"))
+    assert r.status_code == 200
+    codes = {i["code"] for i in r.json()["intents"]}
+    assert {"transfer", "card_loss", "out_of_scope"} <= codes
+    assert "examples" not in r.json()["intents"][0]
