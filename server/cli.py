@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from intents.dataset import LabelledExample
 from models.errors import FrontDeskError, InputError
 from voice_agent.settings import Settings
 
@@ -71,6 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("models", help="prepare and verify the models (run by the installer)")
     p.add_argument("action", choices=("prepare",), help="assemble/verify Whisper, load VAD")
+
+    p = sub.add_parser("users", help="staff accounts")
+    users = p.add_subparsers(dest="users_command", required=True, parser_class=_Parser)
+    p = users.add_parser("add", help="create a teller, product or admin account")
+    p.add_argument("username")
+    p.add_argument("role", choices=("teller", "product", "admin"))
+    p.add_argument("--password", help="default: a random one, printed once")
 
     add_intents_commands(sub)
     return parser
@@ -182,7 +190,11 @@ def run(
     out = out or sys.stdout
     parser = build_parser()
     args = parser.parse_args(argv)
-    settings = settings or Settings()
+    from server.catalog_store import effective_settings
+
+    # Examples product staff added through the console live in an edited copy
+    # of the catalog; every command must see the same catalog the server does.
+    settings = effective_settings(settings or Settings())
     if args.command == "understand":
         return _understand(args, settings, out)
     if args.command == "handle":
@@ -192,9 +204,22 @@ def run(
     if args.command == "models":
         return _models(settings, out)
     if args.command == "intents":
+        from server.admin import load_accepted_corrections
         from server.cli_intents import run_intents
 
-        return run_intents(args, settings)
+        def corrections() -> list[LabelledExample]:
+            return [
+                LabelledExample(text=c["text"], intent=c["intent"], slots=c.get("slots"))
+                for c in load_accepted_corrections(settings)
+            ]
+
+        return run_intents(args, settings, corrections_loader=corrections, out=out)
+    if args.command == "users":
+        from server.admin import add_user
+
+        password = add_user(settings, args.username, args.role, args.password)
+        print(f"user {args.username} ({args.role}) created; password: {password}", file=out)
+        return EXIT_OK
     raise UsageError(f"unknown command {args.command!r}")
 
 

@@ -26,7 +26,7 @@ from models.errors import FrontDeskError
 from voice_agent.settings import Settings
 
 EXIT_OK, EXIT_INPUT = 0, 2
-DEFAULT_REPORT_DIR = Path("intent-report")
+EVAL_SUBDIR = "eval"  # under data_dir: where the console's "latest evaluation" looks
 
 CorrectionsLoader = Callable[[], Sequence[LabelledExample]]
 
@@ -43,7 +43,9 @@ def add_intents_commands(subparsers: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("eval", help="evaluate the current classifier; writes an HTML/JSON report")
     p.add_argument("--data", type=Path, help="extra labelled JSONL ({text, intent, ...} per line)")
-    p.add_argument("--out", type=Path, default=DEFAULT_REPORT_DIR, help="report directory")
+    p.add_argument(
+        "--out", type=Path, help="report directory (default: DATA_DIR/eval, shown in the console)"
+    )
 
     p = sub.add_parser(
         "train", help="retrain from catalog + accepted corrections; refuses a worse model"
@@ -130,7 +132,7 @@ def _eval(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     )
     examples = evaluation_set(catalog, _extra(args.data))
     report = evaluate(model, examples, preprocess, dialect_of, SlotExtractor.load())
-    page = write_report(report, args.out)
+    page = write_report(report, args.out or settings.data_dir / EVAL_SUBDIR)
     dialects = ", ".join(f"{g.name} {g.accuracy:.3f} (n={g.n})" for g in report.per_dialect)
     print(
         f"{report.model_version}: accuracy {report.accuracy:.3f}, macro-F1 "
