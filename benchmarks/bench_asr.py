@@ -24,8 +24,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -34,6 +32,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+from machine import describe_machine, percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 AUDIO = ROOT / "tests" / "data" / "audio"
@@ -133,33 +133,6 @@ def _worker(config: str) -> dict[str, Any]:
     }
 
 
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def _machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        mem_kb = next(
-            int(line.split()[1])
-            for line in Path("/proc/meminfo").read_text().splitlines()
-            if line.startswith("MemTotal")
-        )
-        mem = f"{mem_kb / 1024 / 1024:.0f} GiB RAM"
-    except (OSError, StopIteration, ValueError):
-        mem = "RAM unknown"
-    load = os.getloadavg()[0]
-    return (
-        f"{cpu}, {os.cpu_count()} cores, {mem}; Python {platform.python_version()}; "
-        f"load average {load:.1f} at start (shared machine)"
-    )
-
-
 def _table(results: list[dict[str, Any]]) -> str:
     head = (
         "| engine | load cold / warm (s) | ASR median / p90 (s) | ASR CPU time median (s) "
@@ -178,9 +151,9 @@ def _table(results: list[dict[str, Any]]) -> str:
         five_txt = f"{statistics.median(five):.2f} (n={len(five)})" if five else "—"
         lines.append(
             f"| {CONFIGS[res['config']]} | {res['cold_load_s']:.2f} / {res['warm_load_s']:.2f} "
-            f"| {statistics.median(asr):.2f} / {_pct(asr, 0.9):.2f} "
+            f"| {statistics.median(asr):.2f} / {percentile(asr, 0.9):.2f} "
             f"| {statistics.median(r['asr_cpu_s'] for r in rows):.2f} "
-            f"| {statistics.median(e2e):.2f} / {_pct(e2e, 0.9):.2f} | {five_txt} "
+            f"| {statistics.median(e2e):.2f} / {percentile(e2e, 0.9):.2f} | {five_txt} "
             f"| {statistics.median(cer):.1%} / {statistics.mean(cer):.1%} "
             f"| {sum(r['keywords'] for r in rows)}/{len(rows)} "
             f"| {sum(r['unclear'] for r in rows)}/{len(rows)} | {res['peak_rss_mb']:.0f} |"
@@ -199,7 +172,7 @@ def main() -> int:
         print(json.dumps(_worker(args.worker), ensure_ascii=False))
         return 0
 
-    machine = _machine()
+    machine = describe_machine()
     results = []
     for config in CONFIGS:
         out = subprocess.run(

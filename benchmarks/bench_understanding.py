@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import tempfile
 import time
 from pathlib import Path
+
+from machine import describe_machine, percentile
 
 from voice_agent.risk.types import RiskInput
 from voice_agent.service import build_frontdesk
@@ -25,27 +26,6 @@ from voice_agent.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SUPPORTING = {"secrecy_pressure", "third_party_instruction"}
-
-
-def machine() -> str:
-    """CPU model and core count, for RESULTS.md."""
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import os
-
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
-
-
-def pct(values: list[float], q: float) -> float:
-    """The q-quantile (0..1) of ``values`` by nearest rank."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def main() -> None:
@@ -110,12 +90,13 @@ def main() -> None:
             false_alarm += bool(fraud_codes - SUPPORTING)
     n = len(rows)
     print(f"## Understanding benchmark ({time.strftime('%Y-%m-%d')})\n")
-    print(f"Machine: {machine()}. Data: {args.data.name} ({n} utterances).\n")
+    print(f"Machine: {describe_machine()}. Data: {args.data.name} ({n} utterances).\n")
     print(f"Load: first start (trains the classifier) {first_load:.2f} s; ", end="")
     print(f"later starts {warm_load:.2f} s.\n")
     print("| stage | median ms | p90 ms | p99 ms |\n|---|---|---|---|")
     for k, v in stage.items():
-        print(f"| {k} | {statistics.median(v):.2f} | {pct(v, 0.9):.2f} | {pct(v, 0.99):.2f} |")
+        p90, p99 = percentile(v, 0.9), percentile(v, 0.99)
+        print(f"| {k} | {statistics.median(v):.2f} | {p90:.2f} | {p99:.2f} |")
     print("\n| measure | value |\n|---|---|")
     print(f"| intent accuracy | {hits['intent'] / n:.3f} |")
     if hits["sh"]:
