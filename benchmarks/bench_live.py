@@ -101,7 +101,10 @@ async def _one_call(url: str, label: dict[str, Any], pcm: bytes) -> dict[str, An
                 await asyncio.sleep(due - now)
             else:
                 lateness.append(now - due)
-            await ws.send(audio[offset : offset + CHUNK])
+            try:
+                await ws.send(audio[offset : offset + CHUNK])
+            except ConnectionClosed:
+                break  # handed over: the server closed the call
             if i == speech_end_chunk:
                 end_of_speech = time.monotonic()
         # Wait for the reply to the turn (or give up after 30 s), then hang up.
@@ -269,7 +272,7 @@ def main() -> int:
     for n in args.callers:
         proc = subprocess.run(
             [sys.executable, __file__, "--client", url, str(n), str(args.calls)],
-            capture_output=True,
+            stdout=subprocess.PIPE,
             text=True,
             check=True,
         )
