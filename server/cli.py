@@ -18,10 +18,10 @@ from typing import Any, TextIO
 
 from intents.dataset import LabelledExample
 from models.errors import FrontDeskError, InputError
+from voice_agent.dialogue import SCENARIO_CODES
 from voice_agent.settings import Settings
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
-SCENARIOS = ("password_locked", "transfer_over_limit", "limit_adjustment")
 
 
 class UsageError(FrontDeskError):
@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("handle", help="run the whole pipeline on audio files; one Case per file")
     p.add_argument("audio", nargs="+", type=Path, help="wav, flac, mp3 or ogg; any rate")
     p.add_argument("--customer-id", help="the caller's customer id")
-    p.add_argument("--scenario", choices=SCENARIOS, help="why the mobile app sent the caller")
+    p.add_argument("--scenario", choices=SCENARIO_CODES, help="why the mobile app sent the caller")
 
     p = sub.add_parser("serve", help="run the web server (customer page, teller console, API)")
     p.add_argument("--host", help="bind address (default from settings: 127.0.0.1)")
@@ -174,6 +174,11 @@ def _handle(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
+    from loguru import logger
+
+    # pipecat logs every frame event through loguru at DEBUG: keep warnings only.
+    logger.remove()
+    logger.add(sys.stderr, level="WARNING")
 
     from server.app import create_app
 

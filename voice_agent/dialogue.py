@@ -140,6 +140,9 @@ SCENARIOS: Mapping[str | None, ScenarioScript] = MappingProxyType(
     }
 )
 
+#: The scenario codes the mobile app may send (contract.md), for validation.
+SCENARIO_CODES: tuple[str, ...] = tuple(code for code in SCENARIOS if code is not None)
+
 _MEDIUM_NAMES = MappingProxyType(
     {"card": "银行卡", "passbook": "存折", "mobile_banking": "手机银行"}
 )

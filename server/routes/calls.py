@@ -16,11 +16,11 @@ from models.errors import InputError
 from server.deps import FrontDeskDep, UnicodeJSONResponse
 from server.errors import InvalidChoiceError
 from server.repository import save_case
+from voice_agent.dialogue import SCENARIO_CODES
 
 router = APIRouter(prefix="/api")
 
 #: contract.md: why the mobile app sent the customer here.
-SCENARIOS = ("password_locked", "transfer_over_limit", "limit_adjustment")
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 
 
@@ -58,9 +58,9 @@ async def upload_call(
     Unreadable audio is a 400 naming the problem; nothing is stored then.
     """
     scenario = scenario or None
-    if scenario is not None and scenario not in SCENARIOS:
+    if scenario is not None and scenario not in SCENARIO_CODES:
         raise InvalidChoiceError(
-            f"unknown scenario {scenario!r}; valid scenarios: {', '.join(SCENARIOS)}"
+            f"unknown scenario {scenario!r}; valid scenarios: {', '.join(SCENARIO_CODES)}"
         )
     data = await file.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:

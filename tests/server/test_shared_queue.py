@@ -54,14 +54,14 @@ def test_two_servers_share_one_queue(tmp_path: Path, db_url: str, frontdesk: Fro
             assert [c["case_id"] for c in cases] == ["c_b_high", "c_a_low"]
         decided = b.post(
             "/api/cases/c_b_high/decision",
-            json={"decision": "escalate", "reason": "疑似安全账户诈骗"},
+            json={"decision": "reject", "reason": "疑似安全账户诈骗"},
             headers=headers,
         )
         assert decided.status_code == 200
         assert [c["case_id"] for c in a.get("/api/cases", headers=headers).json()["cases"]] == [
             "c_a_low"
         ]
-        assert a.get("/api/cases/c_b_high", headers=headers).json()["status"] == "escalated"
+        assert a.get("/api/cases/c_b_high", headers=headers).json()["status"] == "rejected"
 
 
 @pytest.fixture()
