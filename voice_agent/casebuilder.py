@@ -13,7 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from voice_agent.case import Case, TranscriptSegment
+from intents.types import Slots
+from voice_agent.case import Case, Form, TranscriptSegment
 from voice_agent.form import KnownPayeeFacts, build_form
 from voice_agent.summary import summarise
 from voice_agent.understanding import Understander, Understanding
@@ -59,6 +60,19 @@ class CaseBuilder:
         self.flag_names = flag_names
         self.payee_lookup = payee_lookup
 
+    def form_for(
+        self, intent: str, slots: Slots, intent_confidence: float, customer_id: str | None
+    ) -> Form:
+        """The form for ``intent``; a payee named by relation is completed from the profile."""
+        facts = self.intents.get(intent, IntentFacts(name=intent, required=()))
+        relation = slots.get("payee_relation")
+        payee = (
+            self.payee_lookup(customer_id, str(relation.value))
+            if relation is not None and customer_id and intent == "transfer"
+            else None
+        )
+        return build_form(intent, slots, facts.required, intent_confidence, profile_payee=payee)
+
     def understand_call(
         self,
         transcript: Sequence[TranscriptSegment],
@@ -99,18 +113,8 @@ class CaseBuilder:
         needs_repeat = not any(not s.unclear and s.text.strip() for s in transcript)
         intent = understanding.intent.code
         facts = self.intents.get(intent, IntentFacts(name=intent, required=()))
-        relation = understanding.slots.get("payee_relation")
-        payee = (
-            self.payee_lookup(customer_id, str(relation.value))
-            if relation is not None and customer_id and intent == "transfer"
-            else None
-        )
-        form = build_form(
-            intent,
-            understanding.slots,
-            facts.required,
-            understanding.intent.confidence,
-            profile_payee=payee,
+        form = self.form_for(
+            intent, understanding.slots, understanding.intent.confidence, customer_id
         )
         summary = summarise(
             intent,

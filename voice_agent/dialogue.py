@@ -27,16 +27,17 @@ The rules, in the order they are tried on each turn:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Literal, Protocol
 
 from intents.numerals import to_capital_yuan, to_spoken
 from intents.taxonomy import OUT_OF_SCOPE, SLOT_NAMES
-from intents.types import Slots
+from intents.types import Slots, SlotValue
 from models.errors import InputError
 from models.text import find_pinyin
+from voice_agent.form import KnownPayeeFacts
 from voice_agent.risk.types import RISK_LEVELS, RiskAssessment, RiskFlag
 from voice_agent.understanding import Understanding
 
@@ -258,6 +259,10 @@ class Dialogue:
         scenario_threshold: lower confidence accepted for the scenario's
             expected intents.
         max_unclear: unclear turns after which a teller takes over.
+        payee_lookup: relation (儿子) → the caller's known payee from the
+            profile, so the call reads back "收款人张伟，账号尾号…" for the
+            caller to confirm instead of asking an elderly caller to recite
+            a 19-digit account number.
 
     Raises:
         InputError: from :meth:`start` for an unknown scenario (lists the
@@ -273,8 +278,10 @@ class Dialogue:
         intent_threshold: float = 0.5,
         scenario_threshold: float = 0.2,
         max_unclear: int = 3,
+        payee_lookup: Callable[[str], KnownPayeeFacts | None] | None = None,
     ) -> None:
         self.intents = intents
+        self.payee_lookup = payee_lookup
         self.phrases = phrases or Phrases()
         self.scenarios = scenarios
         self.intent_threshold = intent_threshold
@@ -403,17 +410,43 @@ class Dialogue:
             if last == OUT_OF_SCOPE:
                 return self._say(state, "prompt", self.phrases.out_of_scope, "out_of_scope")
             return self._say(state, "prompt", self.phrases.ask_intent, "ask_intent")
-        spec = self.intents.get(state.intent)
+        intent = state.intent
+        spec = self.intents.get(intent)
         if spec is None or not spec.required:
             return self._handoff(state, self.phrases.handoff_complete, "complete")
+        state = self._complete_payee(state)
         filled = state.slots.as_dict()
         for group in spec.required:
             if group and not any(code in filled for code in group):
                 slot = group[0]
                 question = spec.prompts.get(slot) or f"请问{SLOT_NAMES.get(slot, slot)}是什么？"
                 return self._say(state, "prompt", question, "missing_slot", slot=slot)
-        text = self._readback(state.intent, spec, filled)
+        text = self._readback(intent, spec, filled)
         return self._say(state, "confirm", text, "readback")
+
+    def _complete_payee(self, state: DialogueState) -> DialogueState:
+        """Fill payee name/account/bank from the profile for a payee named by relation."""
+        filled = state.slots.as_dict()
+        if (
+            self.payee_lookup is None
+            or state.intent != "transfer"
+            or "payee_relation" not in filled
+            or "payee_account" in filled
+            or "payee_name" in filled
+        ):
+            return state
+        facts = self.payee_lookup(str(filled["payee_relation"]))
+        if facts is None:
+            return state
+        known = (
+            ("payee_name", facts.name),
+            ("payee_account", facts.account),
+            ("payee_bank", facts.bank),
+        )
+        profile = Slots(
+            tuple(SlotValue(code, v, "", 0, 0, confidence=0.8) for code, v in known if v)
+        )
+        return replace(state, slots=state.slots.merged(profile))
 
     def _readback(
         self, intent: str, spec: IntentRequirements, filled: Mapping[str, int | str]

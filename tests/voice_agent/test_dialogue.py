@@ -277,3 +277,25 @@ def test_finished_call_stays_finished(dialogue: Dialogue) -> None:
     assert again.event.kind == "case"
     assert again.state == steps[-1].state
     assert isinstance(again.state, DialogueState)
+
+
+def test_payee_named_by_relation_is_read_back_from_the_profile(catalog: Catalog) -> None:
+    """An elderly caller is not asked to recite a 19-digit account the bank knows."""
+    from voice_agent.form import KnownPayeeFacts
+
+    known = {"儿子": KnownPayeeFacts(name="张伟", account="6222020200112233445", bank="工商银行")}
+    dialogue = Dialogue(catalog.intents, payee_lookup=known.get)
+    steps = run(
+        dialogue,
+        said("我要给我儿子转五万", "transfer", slots={"amount": 50000, "payee_relation": "儿子"}),
+    )
+    event = steps[1].event
+    assert event.kind == "confirm"
+    assert "张伟" in event.text and "三四四五" in event.text and "伍万元整" in event.text
+    # A relation the profile does not know is still asked for.
+    steps = run(
+        dialogue,
+        said("转五万给我侄子", "transfer", slots={"amount": 50000, "payee_relation": "侄子"}),
+    )
+    assert steps[1].event.kind == "prompt"
+    assert steps[1].event.slot == "payee_account"

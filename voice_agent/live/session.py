@@ -13,12 +13,12 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from models.errors import InputError
 from voice_agent.case import Case, TranscriptSegment
 from voice_agent.dialogue import SCENARIOS, Dialogue, DialogueEvent
-from voice_agent.form import build_form
 from voice_agent.live.events import (
     CaseEvent,
     ConfirmEvent,
@@ -100,7 +100,13 @@ class CallSession:
         self.save_case = save_case
         self._send = send
         self.start = start
-        self.dialogue = Dialogue(frontdesk.catalog.intents)
+        customer_id = start.customer_id
+        self.dialogue = Dialogue(
+            frontdesk.catalog.intents,
+            payee_lookup=(
+                partial(frontdesk.case_builder.payee_lookup, customer_id) if customer_id else None
+            ),
+        )
         opening = self.dialogue.start(start.scenario)
         self.state = opening.state
         self.greeting = opening.event
@@ -157,20 +163,8 @@ class CallSession:
     def _form_preview(self) -> dict[str, Any]:
         """The form as it stands, shown next to the read-back."""
         intent = self.state.intent or "out_of_scope"
-        builder = self.frontdesk.case_builder
-        facts = builder.intents.get(intent)
-        relation = self.state.slots.get("payee_relation")
-        payee = (
-            builder.payee_lookup(self.start.customer_id, str(relation.value))
-            if relation is not None and self.start.customer_id and intent == "transfer"
-            else None
-        )
-        form = build_form(
-            intent,
-            self.state.slots,
-            facts.required if facts else (),
-            1.0 if self.state.intent else 0.0,
-            profile_payee=payee,
+        form = self.frontdesk.case_builder.form_for(
+            intent, self.state.slots, 1.0 if self.state.intent else 0.0, self.start.customer_id
         )
         return form.to_json()
 
