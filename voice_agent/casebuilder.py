@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
 from intents.types import Slots
@@ -21,6 +21,9 @@ from voice_agent.understanding import Understander, Understanding
 
 SHANGHAI = timezone(timedelta(hours=8))
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+TENTATIVE_CONFIDENCE = 0.3
+"""Highest intent confidence when only unclear speech was heard."""
 
 PayeeLookup = Callable[[str, str], KnownPayeeFacts | None]
 """(customer_id, relation) → the profile's payee facts for that relation."""
@@ -84,12 +87,32 @@ class CaseBuilder:
         Slots and risk cues are often spread over turns (the amount in one,
         the payee in the next), so the clear turns are joined and understood
         together; the earlier turns also go in as history for risk rules.
+
+        When nothing was clear but ASR did produce words, those words are
+        still understood, tentatively: the intent's confidence is capped at
+        :data:`TENTATIVE_CONFIDENCE` (the case is marked for repetition), but
+        fraud cues in them are kept — a scam victim mumbling must not lose
+        the teller's warning.
         """
         clear = [s.text for s in transcript if not s.unclear and s.text.strip()]
+        tentative = not clear
+        if tentative:
+            clear = [s.text for s in transcript if s.text.strip()]
         joined = "，".join(clear)
         understanding = self.understander.understand(
             joined, customer_id=customer_id, history=tuple(clear[:-1])
         )
+        if tentative:
+            capped = tuple(
+                replace(a, confidence=min(a.confidence, TENTATIVE_CONFIDENCE))
+                for a in understanding.intent.alternatives
+            )
+            intent = replace(
+                understanding.intent,
+                confidence=min(understanding.intent.confidence, TENTATIVE_CONFIDENCE),
+                alternatives=capped,
+            )
+            understanding = replace(understanding, intent=intent)
         if intent_hint and intent_hint != understanding.intent.code:
             understanding = self.understander.with_intent(
                 understanding, intent_hint, customer_id=customer_id, history=tuple(clear[:-1])

@@ -93,8 +93,10 @@ def summarise(
         scenario: why the app sent the customer here, if it said.
         needs_repeat: the speech was unclear; the teller should ask again.
     """
-    if needs_repeat:
+    if needs_repeat and intent == "out_of_scope":
         head = "客户语音不清，未能识别诉求，请与客户确认。"
+    elif needs_repeat:
+        head = f"客户语音不清，疑似{_request(intent, intent_name, form)}，请与客户确认。"
     else:
         head = (
             f"客户{SCENARIO_ZH.get(scenario or '', '')}来电{_request(intent, intent_name, form)}。"

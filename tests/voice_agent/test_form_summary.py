@@ -84,3 +84,10 @@ def test_summary_for_unclear_speech_and_dialect() -> None:
     assert text.startswith("客户语音不清")
     assert "上海话" in text
     assert text.endswith("风险：无。")
+
+
+def test_summary_for_unclear_speech_names_the_tentative_request() -> None:
+    form = build_form("card_loss", _slots(medium="card"), (("medium",),), 0.3)
+    text = summarise("card_loss", "挂失", form, RiskAssessment(), {}, "mandarin", needs_repeat=True)
+    assert text.startswith("客户语音不清，疑似要求办理银行卡挂失")
+    assert "请与客户确认" in text

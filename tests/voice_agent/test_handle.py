@@ -134,3 +134,17 @@ def test_bad_bytes_are_a_clear_error(desk: FrontDesk, tmp_path: Path) -> None:
     bad.write_bytes(b"RIFF\x00\x00garbage" * 10)
     with pytest.raises(InputError):
         desk.handle_audio(bad)
+
+
+def test_unclear_speech_is_understood_only_tentatively(desk: FrontDesk) -> None:
+    """Words ASR judged unclear give a capped intent and keep their fraud cues."""
+    from voice_agent.case import TranscriptSegment
+    from voice_agent.casebuilder import TENTATIVE_CONFIDENCE
+
+    text = "公安局的人让我把钱转到安全账户"
+    seg = TranscriptSegment(0.3, 3.0, text, text, unclear=True)
+    case = desk.case_builder.build([seg], "demo-elderly-01", None, 3.5, {})
+    assert case.needs_repeat
+    assert case.understanding.intent.confidence <= TENTATIVE_CONFIDENCE
+    assert case.understanding.risk.level == "high"
+    assert case.summary.startswith("客户语音不清")
