@@ -66,7 +66,8 @@ def score(desk: FrontDesk, rows: list[dict[str, Any]]) -> Tally:
     t = Tally()
     for row in rows:
         text = row["text"]
-        result = desk.understand(text).to_json()
+        understood = desk.understand(text)
+        result = understood.to_json()
         t.n += 1
         gold_intent = row["intent"]
         got_intent = result["intent"]["code"]
@@ -115,11 +116,8 @@ def score(desk: FrontDesk, rows: list[dict[str, Any]]) -> Tally:
             t.legit_n += 1
             t.false_alarm += bool(strong)
             if strong:
-                evidence = [
-                    f"{f['code']}:{f['evidence']}"
-                    for f in result["risk"]["flags"]
-                    if f["code"] in strong
-                ]
+                flags = understood.risk.flags
+                evidence = [f"{f.code}:{f.evidence} [{f.cue}]" for f in flags if f.code in strong]
                 t.failures["fraud false alarm"].append(f"{text}  flags={evidence}")
     return t
 
