@@ -93,3 +93,29 @@ def test_help_lists_the_contract_commands(env: dict[str, str]) -> None:
     assert proc.returncode == 0
     for command in ("understand", "handle", "serve", "intents"):
         assert command in proc.stdout
+
+
+def test_handle_prints_one_case_per_file_and_goes_on_after_a_bad_one(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    audio = ROOT / "tests" / "data" / "audio"
+    broken = tmp_path / "broken.mp3"
+    broken.write_bytes(b"ID3 this is not really an mp3")
+    files = [audio / "card_loss.wav", broken, tmp_path / "missing.wav", audio / "pension.ogg"]
+    proc = run(env, "handle", *map(str, files), "--customer-id", "demo-elderly-01")
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    out = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [o["file"] for o in out] == [str(f) for f in files]
+    good = [out[0], out[3]]
+    for case in good:
+        assert case.keys() >= CASE_KEYS
+        assert "error" not in case
+        assert case["customer_id"] == "demo-elderly-01"
+    assert out[0]["intent"]["code"] == "card_loss"
+    assert out[3]["intent"]["code"] == "pension_inquiry"
+    for bad in (out[1], out[2]):
+        assert bad.keys() >= CASE_KEYS  # Case-shaped, so consumers can zip by position
+        assert bad["error"]
+    assert "missing.wav" in out[2]["error"]
+    assert len(proc.stderr.strip().splitlines()) == 2
