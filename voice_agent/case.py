@@ -58,7 +58,13 @@ class Form:
 
 @dataclass(frozen=True)
 class Case:
-    """Everything a teller needs: the understanding plus transcript, form, summary."""
+    """Everything a teller needs: the understanding plus transcript, form, summary.
+
+    ``handoff_reason`` says why the teller has it: ``recording`` (an uploaded
+    file), or from a live call ``complete`` (read back and confirmed),
+    ``teller_request``, ``risk`` (a high-risk fraud cue), ``unclear_limit``,
+    ``caller_hangup`` or ``disconnected``.
+    """
 
     case_id: str
     created_at: str
@@ -73,6 +79,7 @@ class Case:
     status: str = "open"
     needs_repeat: bool = False
     disconnected: bool = False
+    handoff_reason: str = "recording"
 
     def to_json(self) -> dict[str, Any]:
         """The contract's Case object: an Understanding plus the case fields."""
@@ -100,6 +107,7 @@ class Case:
                 "status": self.status,
                 "needs_repeat": self.needs_repeat,
                 "disconnected": self.disconnected,
+                "handoff_reason": self.handoff_reason,
             }
         )
         return out

@@ -129,6 +129,7 @@ class CaseBuilder:
         *,
         understanding: Understanding | None = None,
         disconnected: bool = False,
+        handoff_reason: str = "recording",
     ) -> Case:
         """Build the case; ``understanding`` defaults to :meth:`understand_call`."""
         if understanding is None:
@@ -162,4 +163,5 @@ class CaseBuilder:
             timings_ms=dict(timings_ms),
             needs_repeat=needs_repeat,
             disconnected=disconnected,
+            handoff_reason="disconnected" if disconnected else handoff_reason,
         )

@@ -185,6 +185,8 @@ class DialogueState:
             confident prediction among the scenario's expected intents may
             still replace it (限额 instead of 转账 after transfer_over_limit).
         slots: slots merged over the turns, later turns overriding.
+        profile: payee facts from the caller's profile (never spoken), read
+            back for confirmation; what the caller says overrides them.
         risk: the call's risk: highest level seen, union of flags.
         awaiting: what the last prompt asked for.
         last_prompt: the last sentence said, repeated on request.
@@ -199,6 +201,7 @@ class DialogueState:
     intent: str | None = None
     intent_assumed: bool = False
     slots: Slots = field(default_factory=Slots)
+    profile: Slots = field(default_factory=Slots)
     risk: RiskAssessment = field(default_factory=RiskAssessment)
     awaiting: Awaiting = "intent"
     last_prompt: str = ""
@@ -415,7 +418,7 @@ class Dialogue:
         if spec is None or not spec.required:
             return self._handoff(state, self.phrases.handoff_complete, "complete")
         state = self._complete_payee(state)
-        filled = state.slots.as_dict()
+        filled = state.profile.merged(state.slots).as_dict()
         for group in spec.required:
             if group and not any(code in filled for code in group):
                 slot = group[0]
@@ -446,7 +449,7 @@ class Dialogue:
         profile = Slots(
             tuple(SlotValue(code, v, "", 0, 0, confidence=0.8) for code, v in known if v)
         )
-        return replace(state, slots=state.slots.merged(profile))
+        return replace(state, profile=profile)
 
     def _readback(
         self, intent: str, spec: IntentRequirements, filled: Mapping[str, int | str]

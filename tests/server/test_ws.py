@@ -171,6 +171,7 @@ def test_balance_call_streamed_fast_ends_in_a_stored_case(server: Server) -> Non
     saved = stored_case(server, case["case_id"])
     assert saved["case"]["intent"]["code"] == fixture.label["intent"]
     assert saved["disconnected"] is False
+    assert saved["case"]["handoff_reason"] == "complete"
 
 
 def test_transfer_at_real_time_asks_for_the_payee_then_saves_on_hang_up(server: Server) -> None:
@@ -187,7 +188,22 @@ def test_transfer_at_real_time_asks_for_the_payee_then_saves_on_hang_up(server: 
     new = _wait_for_new_case(server, before)
     assert new["intent"]["code"] == "transfer"
     assert new["disconnected"] is True
+    assert new["handoff_reason"] == "disconnected"
     assert new["form"]["fields"]["amount"]["value"] == fixture.label["amount"]
+
+
+def test_known_customer_hears_the_payee_read_back_from_the_profile(server: Server) -> None:
+    """我儿子 + a known customer: read back the son's account, don't ask for it."""
+    fixture = load_fixture("transfer_50k")
+    events = call(server, fixture, realtime=False, start={"customer_id": "demo-elderly-01"})
+    confirm = next((e for e in events if e["type"] == "confirm"), None)
+    assert confirm is not None, events
+    assert "伍万元整" in confirm["text"]
+    fields = confirm["form"]["fields"]
+    assert fields["payee_account"]["source"] == "customer_profile"
+    tail = fields["payee_account"]["value"][-4:]
+    digits = "零一二三四五六七八九"
+    assert "".join(digits[int(d)] for d in tail) in confirm["text"]
 
 
 def test_teller_request_hands_over_at_once(server: Server) -> None:

@@ -210,4 +210,5 @@ class LiveCall:
                 log.warning("live call did not drain in %.0f s; cancelling", timeout_s)
                 await self._worker.cancel()
                 await self._run_task
-        await asyncio.to_thread(self.session.close_case)
+        # Reached only when the dialogue did not hand over first: the caller hung up.
+        await asyncio.to_thread(self.session.close_case, "caller_hangup")

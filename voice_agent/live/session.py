@@ -157,7 +157,7 @@ class CallSession:
         elif event.kind == "confirm":
             await self.emit(ConfirmEvent(event.text, self._form_preview()))
         else:
-            case = await asyncio.to_thread(self.close_case)
+            case = await asyncio.to_thread(self.close_case, event.reason)
             await self.emit(CaseEvent(event.text, event.reason, case.to_json() if case else {}))
 
     def _form_preview(self) -> dict[str, Any]:
@@ -168,7 +168,7 @@ class CallSession:
         )
         return form.to_json()
 
-    def close_case(self) -> Case | None:
+    def close_case(self, reason: str = "complete") -> Case | None:
         """Build and save the case (once); None when the caller said nothing.
 
         Blocking (understanding, storage): call it in a thread.
@@ -193,6 +193,7 @@ class CallSession:
             {**self.timings_ms, "turns": len(self.segments)},
             understanding=understanding,
             disconnected=self.disconnected,
+            handoff_reason=reason,
         )
         self.save_case(case)
         self.case = case
