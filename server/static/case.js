@@ -21,6 +21,17 @@ export async function refreshIntentChoices() {
   }
 }
 
+/** Why the case reached a teller (Case.handoff_reason). */
+const HANDOFF_NAMES = {
+  recording: "录音上传",
+  complete: "信息已确认",
+  teller_request: "客户要求人工",
+  risk: "高风险，立即转人工",
+  unclear_limit: "多次听不清",
+  caller_hangup: "客户挂机",
+  disconnected: "连接中断",
+};
+
 const AUDIT_NAMES = {
   "case.created": "创建",
   "case.corrected": "更正",
@@ -85,6 +96,10 @@ function render(detail, onChanged) {
       detail.disconnected || c.disconnected ? el("span", { class: "tag tag-gone" }, "客户已挂断") : null,
       el("span", {}, "客户：" + (c.customer_id || "匿名")),
       c.scenario ? el("span", {}, "来由：" + (SCENARIO_NAMES[c.scenario] || c.scenario)) : null,
+      c.handoff_reason
+        ? el("span", { id: "handoff-reason" }, "转交原因：" + (HANDOFF_NAMES[c.handoff_reason] || c.handoff_reason))
+        : null,
+      c.needs_repeat ? el("span", { class: "tag tag-gone" }, "语音不清，需与客户确认") : null,
       el("span", {}, "时间：" + formatTime(c.created_at))
     ),
     el("p", { class: "summary-line" }, c.summary || "")

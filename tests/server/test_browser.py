@@ -262,6 +262,7 @@ def test_teller_corrects_and_accepts_an_uploaded_call(
     marked = page.locator("#detail .transcript mark.ev-fraud").all_inner_texts()
     # Overlapping evidence is marked once, by its longest piece.
     assert all(any(e in m for m in marked) for e in evidence), (evidence, marked)
+    assert "录音上传" in page.inner_text("#handoff-reason")  # uploaded via /api/calls
     page.screenshot(path=screenshot_path("teller-3-case"), full_page=True)
 
     # The teller fills in the amount the customer confirms on the phone.
