@@ -205,6 +205,11 @@ class WhisperEngine:
     that finds the worker still busy waits at most its own timeout and, if the
     worker is still busy, is itself reported as ``timeout`` and cancelled
     before it starts. CPU use is therefore bounded by one decode at a time.
+
+    Callers on several threads (the server's upload handlers, live calls) take
+    turns through a lock *before* the clock starts, so waiting behind other
+    callers' speech never counts as a timeout: the timeout measures this
+    caller's decode, plus at most one abandoned decode still finishing.
     """
 
     def __init__(
@@ -218,6 +223,7 @@ class WhisperEngine:
         self._settings = settings
         self.name = f"whisper:{Path(model_ref).name or model_ref}:{settings.compute_type}"
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asr-decode")
+        self._turn = threading.Lock()
         self._kwargs: dict[str, Any] = {
             "language": settings.language,
             "task": "transcribe",
@@ -266,6 +272,10 @@ class WhisperEngine:
         Raises:
             ModelError: The model itself failed (not the audio).
         """
+        with self._turn:
+            return self._transcribe(samples)
+
+    def _transcribe(self, samples: np.ndarray) -> AsrResult:
         audio = np.ascontiguousarray(samples, dtype=np.float32).reshape(-1)
         t0 = time.perf_counter()
         window_s = min(len(audio) / SAMPLE_RATE, 30.0)  # the bound applies per 30 s window

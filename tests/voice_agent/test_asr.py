@@ -197,3 +197,24 @@ def test_engine_coerces_float64_and_2d_input(engine: WhisperEngine) -> None:
     samples = decode_audio(AUDIO / "pension.ogg", 60).samples
     result = engine.transcribe(samples.astype(np.float64).reshape(-1, 1))
     assert "养老金" in result.text
+
+
+def test_callers_queued_behind_each_other_do_not_time_out(
+    engine: WhisperEngine, asr_settings: AsrSettings
+) -> None:
+    """Several uploads at once: waiting for the decoder is not a decode timeout."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    samples = decode_audio(AUDIO / "balance.wav", 60).samples
+    single = engine.transcribe(samples).decode_ms / 1000
+    # Room for three of this caller's decodes, but six callers arrive together:
+    # without turn-taking the later ones would wait past their timeout.
+    patient = asr_settings.model_copy(update={"decode_timeout_s": max(3 * single, 1.0)})
+    shared = WhisperEngine.from_settings(patient, Settings().model_cache_dir)
+    try:
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            results = list(pool.map(lambda _: shared.transcribe(samples), range(6)))
+    finally:
+        shared.close()
+    assert [r.reason for r in results].count("timeout") == 0, [r.reason for r in results]
+    assert all(r.text for r in results)
