@@ -1,4 +1,4 @@
-"""The intent and slot codes of docs/taxonomy.md, as constants.
+"""The intent and slot codes of ../shared/docs/taxonomy.md, as constants.
 
 These codes are the project's public vocabulary (tellers' screens, the JSON
 contract, stored cases). The catalog validator checks YAML files against

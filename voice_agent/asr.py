@@ -3,7 +3,7 @@
 Whisper has no Wu (Shanghainese) language, so the engine sits behind the
 small :class:`AsrEngine` protocol: a Wu-capable model can replace it without
 touching the rest of the call. :class:`WhisperEngine` uses the decoding
-settings measured best in docs/speech-notes.md (language zh, beam 1, int8,
+settings measured best in ../shared/docs/speech-notes.md (language zh, beam 1, int8,
 a banking prompt, no conditioning on previous text, temperature 0 only) and
 adds three guards, because a wrong transcript that *looks* like a request
 is worse than asking the customer to repeat:

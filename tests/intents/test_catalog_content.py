@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-# The public vocabulary of docs/taxonomy.md. Spelled out here on purpose: the
+# The public vocabulary of ../shared/docs/taxonomy.md. Spelled out here on purpose: the
 # test must fail if a catalog file or a dev label drifts from the spec.
 TAXONOMY_INTENTS = frozenset(
     {
