@@ -3,8 +3,9 @@
 Rules, not a model: every value must come with the customer's words that
 gave it (the teller sees them), and the few slots the forms need are
 expressed in regular, well-known ways. The words live in
-``intents/data/slot_lexicon.yaml`` so the product team can extend them;
-the shapes (a numeral followed by a unit, a cue before a payee) live here.
+``intents/data/slot_lexicon.yaml`` (loaded and validated by
+:mod:`intents.slot_lexicon`) so the product team can extend them; the
+shapes (a numeral followed by a unit, a cue before a payee) live here.
 
 Choices worth knowing (they are tested):
 
@@ -27,31 +28,19 @@ Choices worth knowing (they are tested):
 
 from __future__ import annotations
 
-import importlib.resources
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
-
-import yaml
 
 from intents.numerals import NUMERAL_CHARS, NumeralError, is_digit_reading, parse_number
+from intents.slot_lexicon import MEDIA, SlotLexicon, load_lexicon, parse_lexicon
 from intents.types import Slots, SlotValue
-from models.errors import ConfigError
 from models.text import find_pinyin
 
-__all__ = ["MEDIA", "SlotExtractor", "SlotLexicon"]
-
-#: The medium codes of taxonomy.md; the lexicon may not invent others.
-MEDIA = ("card", "passbook", "mobile_banking")
-
-_SHIPPED = "data/slot_lexicon.yaml"
-_TOP_KEYS = (
-    "version", "amount", "term", "account", "banks", "bank_payee_cues", "bank_source_cues",
-    "relations",
-    "payee", "names", "media", "medium_exclusions", "medium_not_after", "homophone_exceptions",
-)  # fmt: skip
+# SlotLexicon, parse_lexicon and MEDIA moved to intents.slot_lexicon; they
+# stay importable from here because callers and tests import them here.
+__all__ = ["MEDIA", "SlotExtractor", "SlotLexicon", "parse_lexicon"]
 
 # Full-width digits and letters folded one for one, so offsets stay valid.
 _FOLD = str.maketrans(
@@ -74,145 +63,6 @@ _FILLER = "(?:是|为|的|了|个|\\s)?"
 # little more than the duration (the answer to "存多久？"): 三年, 一年半吧.
 _SHORT_ANSWER_EXTRA_CHARS = 4
 _PUNCT = re.compile(r"[\s，。,.！!？?；;：:、吧呢啊呀吗嘛的]")
-
-
-@dataclass(frozen=True)
-class SlotLexicon:
-    """The validated contents of slot_lexicon.yaml, one field per list."""
-
-    source: str
-    amount: Mapping[str, tuple[str, ...]]
-    term: Mapping[str, tuple[str, ...]]
-    account: Mapping[str, tuple[str, ...]]
-    banks: Mapping[str, str]  # alias → canonical name
-    bank_payee_cues: tuple[str, ...]
-    bank_source_cues: tuple[str, ...]
-    relations: Mapping[str, str]  # surface word → canonical relation
-    payee: Mapping[str, tuple[str, ...]]
-    surnames: frozenset[str]
-    compound_surnames: tuple[str, ...]
-    stop_chars: frozenset[str]
-    titles: tuple[str, ...]
-    not_names: tuple[str, ...]
-    media: Mapping[str, str]  # word → medium code
-    homophones: Mapping[str, str]  # word matched by pinyin → medium code
-    medium_exclusions: tuple[str, ...]
-    medium_not_after: tuple[str, ...]
-    homophone_exceptions: Mapping[str, tuple[str, ...]]
-
-
-class _Reader:
-    """Typed access to the parsed YAML that fails with the file's name."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def fail(self, where: str, msg: str) -> NoReturn:
-        raise ConfigError(f"{self.source}: {where}: {msg}")
-
-    def mapping(self, value: Any, where: str, keys: Iterable[str] | None = None) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            self.fail(where, f"expected a mapping, got {type(value).__name__}")
-        if keys is not None:
-            valid = tuple(keys)
-            missing = [k for k in valid if k not in value]
-            unknown = [k for k in value if k not in valid]
-            if missing or unknown:
-                self.fail(
-                    where,
-                    f"missing {missing} / unknown {unknown}; valid keys: {', '.join(valid)}",
-                )
-        return value
-
-    def words(self, value: Any, where: str, allow_empty: bool = False) -> tuple[str, ...]:
-        if not isinstance(value, list) or not (value or allow_empty):
-            self.fail(where, "expected a non-empty list of words")
-        for w in value:
-            if not isinstance(w, str) or not w.strip():
-                self.fail(where, f"expected words, found {w!r}")
-        return tuple(value)
-
-    def text(self, value: Any, where: str) -> str:
-        if not isinstance(value, str) or not value:
-            self.fail(where, "expected a non-empty string")
-        return value
-
-
-def parse_lexicon(data: Any, source: str) -> SlotLexicon:
-    """Validate parsed YAML and build a :class:`SlotLexicon`.
-
-    Raises:
-        ConfigError: naming ``source`` and the offending section, with the
-            valid keys or medium codes.
-    """
-    r = _Reader(source)
-    top = r.mapping(data, "top level", _TOP_KEYS)
-    if top["version"] != 1:
-        r.fail("version", f"unsupported version {top['version']!r}; valid: 1")
-
-    def section(name: str, keys: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
-        m = r.mapping(top[name], name, keys)
-        return {k: r.words(m[k], f"{name}.{k}") for k in keys}
-
-    banks: dict[str, str] = {}
-    if not isinstance(top["banks"], list) or not top["banks"]:
-        r.fail("banks", "expected a non-empty list of {name, aliases}")
-    for i, b in enumerate(top["banks"]):
-        entry = r.mapping(b, f"banks[{i}]", ("name", "aliases"))
-        name = r.text(entry["name"], f"banks[{i}].name")
-        for alias in r.words(entry["aliases"], f"banks[{i}].aliases"):
-            banks[alias] = name
-    relations = {
-        w: canon
-        for canon, words in r.mapping(top["relations"], "relations").items()
-        for w in r.words(words, f"relations.{canon}")
-    }
-    names = r.mapping(
-        top["names"],
-        "names",
-        ("surnames", "compound_surnames", "stop_chars", "titles", "not_names"),
-    )
-    media: dict[str, str] = {}
-    homophones: dict[str, str] = {}
-    for code, spec in r.mapping(top["media"], "media", MEDIA).items():
-        m = r.mapping(spec, f"media.{code}", ("words", "homophones"))
-        media.update(dict.fromkeys(r.words(m["words"], f"media.{code}.words"), code))
-        hw = r.words(m["homophones"], f"media.{code}.homophones", allow_empty=True)
-        homophones.update(dict.fromkeys(hw, code))
-    hx = r.mapping(
-        top["homophone_exceptions"], "homophone_exceptions", ("words", "before", "after")
-    )
-    amount_keys = (
-        "currency_units", "cues_before", "cues_after", "target_cues", "source_cues",
-        "approx_after", "counters_after", "blockers_before",
-    )  # fmt: skip
-    return SlotLexicon(
-        source=source,
-        amount=section("amount", amount_keys),
-        term=section("term", ("deposit_context", "past_after", "past_before", "blockers_before")),
-        account=section("account", ("cues", "blockers")),
-        banks=banks,
-        bank_payee_cues=r.words(top["bank_payee_cues"], "bank_payee_cues"),
-        bank_source_cues=r.words(top["bank_source_cues"], "bank_source_cues"),
-        relations=relations,
-        payee=section("payee", _PAYEE_KEYS),
-        surnames=frozenset(r.text(names["surnames"], "names.surnames")),
-        compound_surnames=r.words(names["compound_surnames"], "names.compound_surnames"),
-        stop_chars=frozenset(r.text(names["stop_chars"], "names.stop_chars")),
-        titles=r.words(names["titles"], "names.titles"),
-        not_names=r.words(names["not_names"], "names.not_names"),
-        media=media,
-        homophones=homophones,
-        medium_exclusions=r.words(top["medium_exclusions"], "medium_exclusions"),
-        medium_not_after=r.words(top["medium_not_after"], "medium_not_after"),
-        homophone_exceptions={k: r.words(hx[k], f"homophone_exceptions.{k}") for k in hx},
-    )
-
-
-_PAYEE_KEYS = (
-    "cues", "weak_cues", "transfer_verbs", "possessives", "relation_after", "pronouns",
-    "pronoun_cues", "requester_after",
-)  # fmt: skip
 
 
 def _alt(words: Iterable[str]) -> str:
@@ -290,18 +140,7 @@ class SlotExtractor:
             ConfigError: the file cannot be read, is not YAML, or fails
                 validation; the message names the file.
         """
-        if path is None:
-            res = importlib.resources.files("intents").joinpath(_SHIPPED)
-            source, reader = f"intents/{_SHIPPED}", res.read_text
-        else:
-            source, reader = str(path), Path(path).read_text
-        try:
-            data = yaml.safe_load(reader(encoding="utf-8"))
-        except OSError as e:
-            raise ConfigError(f"{source}: cannot read the slot lexicon: {e}") from e
-        except yaml.YAMLError as e:
-            raise ConfigError(f"{source}: not valid YAML: {e}") from e
-        return cls(parse_lexicon(data, source))
+        return cls(load_lexicon(path))
 
     def extract(self, text: str) -> Slots:
         """Return every slot found in ``text`` (normalised Mandarin).
