@@ -14,20 +14,10 @@ from pathlib import Path
 
 from dialects.types import Normalised
 from intents.types import Slots
+from voice_agent.risk.matching import Hits, Match, TextView, find_cue
+from voice_agent.risk.model import CUSTOMER_FLAGS, FRAUD_FLAGS, TRANSACTION_FLAGS, CueSet, RuleSet
 from voice_agent.risk.profiles import CustomerDirectory, CustomerProfile
-from voice_agent.risk.rules import (
-    CUSTOMER_FLAGS,
-    FRAUD_FLAGS,
-    TRANSACTION_FLAGS,
-    CueSet,
-    Hits,
-    Match,
-    RuleSet,
-    TextView,
-    find_cue,
-    load_blacklist,
-    load_rules,
-)
+from voice_agent.risk.rules import load_blacklist, load_rules
 from voice_agent.risk.semantic import SemanticDetector
 from voice_agent.risk.types import RISK_LEVELS, RiskAssessment, RiskFlag, RiskInput
 

@@ -1,23 +1,16 @@
-"""Risk rules: loading and validating rules.yaml, matching cue patterns.
+"""Risk rules: loading and validating rules.yaml and the payee blacklist.
 
 The risk team edits ``data/rules.yaml``; this module turns it into frozen,
-precompiled rules once at start-up and refuses a file it cannot trust
-(unknown flag code, bad level, missing key) with a ConfigError naming the
-file, the key and the valid choices.
-
-A cue pattern matches on *meaning* rather than one fixed string: ``any``
-lists many phrasings, ``all`` needs a word from every group (a police word
-AND a money-moving word) within the utterance, and every term also matches
-on toneless pinyin, so ASR homophones (公按 for 公安, 验证马 for 验证码)
-still hit. ``not_within`` phrases cancel a cue whose words sit inside them
-(被骗 inside 怕被骗); ``not_if`` phrases cancel the flag for the utterance.
+precompiled rules (:mod:`voice_agent.risk.model`) once at start-up and
+refuses a file it cannot trust (unknown flag code, bad level, missing key)
+with a ConfigError naming the file, the key and the valid choices. Each
+term's toneless pinyin is computed here, once, so matching
+(:mod:`voice_agent.risk.matching`) never calls pypinyin on rule words.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -25,38 +18,37 @@ from typing import Any
 import yaml
 
 from models.errors import ConfigError
-from models.text import phrase_pinyin, pinyin_syllables
+from models.text import phrase_pinyin
+from voice_agent.risk.model import (
+    ALL_FLAGS,
+    CUSTOMER_FLAGS,
+    FLAG_CATEGORY,
+    FRAUD_FLAGS,
+    TRANSACTION_FLAGS,
+    Combination,
+    CueSet,
+    FlagRule,
+    LevelPolicy,
+    Pattern,
+    RuleSet,
+    Term,
+    TransactionRules,
+)
 from voice_agent.risk.types import CATEGORIES, RISK_LEVELS
 
-FRAUD_FLAGS = (
-    "safe_account",
-    "impersonate_authority",
-    "impersonate_service",
-    "impersonate_acquaintance",
-    "investment_fraud",
-    "loan_fraud",
-    "credit_repair",
-    "task_rebate",
-    "romance_fraud",
-    "remote_control",
-    "secrecy_pressure",
-    "third_party_instruction",
-    "fraud_reported",
-)
-TRANSACTION_FLAGS = (
-    "large_amount",
-    "unusual_amount",
-    "new_payee",
-    "blacklisted_payee",
-    "limit_raise_before_transfer",
-)
-CUSTOMER_FLAGS = ("elderly", "repeated_attempts")
-ALL_FLAGS = FRAUD_FLAGS + TRANSACTION_FLAGS + CUSTOMER_FLAGS
-FLAG_CATEGORY: dict[str, str] = {
-    **{c: "fraud" for c in FRAUD_FLAGS},
-    **{c: "transaction" for c in TRANSACTION_FLAGS},
-    **{c: "customer" for c in CUSTOMER_FLAGS},
-}
+# The flag codes are defined in model (LevelPolicy needs them) and re-exported
+# here, where tests and older callers import them from.
+__all__ = [
+    "ALL_FLAGS",
+    "CUSTOMER_FLAGS",
+    "FLAG_CATEGORY",
+    "FRAUD_FLAGS",
+    "PARAM_SCHEMA",
+    "TRANSACTION_FLAGS",
+    "compile_rules",
+    "load_blacklist",
+    "load_rules",
+]
 
 # Keys each non-fraud flag accepts under ``params`` (name -> expected type).
 PARAM_SCHEMA: dict[str, dict[str, type]] = {
@@ -80,247 +72,10 @@ PARAM_SCHEMA: dict[str, dict[str, type]] = {
     "repeated_attempts": {"min_earlier": int, "intents": list, "cues": dict},
 }
 _FLAG_KEYS = ("category", "name", "weight", "advice", "enabled", "cues", "not_within", "not_if")
-# "semantic" holds the learned detector's thresholds; voice_agent.risk.semantic validates it.
+# "semantic" holds the learned detector's thresholds; voice_agent.risk.semantic_data validates it.
 _TOP_KEYS = ("version", "pinyin_min_chars", "terms", "flags", "levels", "semantic")
 _LEVEL_KEYS = ("thresholds", "high_flags", "supporting_cues", "fraud_floor", "combinations")
 _CUESET_KEYS = ("cues", "not_within", "not_if")
-
-
-# --------------------------------------------------------------------------- model
-
-
-@dataclass(frozen=True)
-class Term:
-    """One phrasing; ``pinyin`` is its padded toneless pinyin, or "" for chars-only."""
-
-    text: str
-    pinyin: str
-    syllables: int
-
-
-@dataclass(frozen=True)
-class Pattern:
-    """A word from every group, non-overlapping, spanning at most ``within`` chars."""
-
-    groups: tuple[tuple[Term, ...], ...]
-    within: int | None = None
-
-
-@dataclass(frozen=True)
-class CueSet:
-    """Patterns that raise a signal, and the hard negatives that cancel it."""
-
-    cues: tuple[Pattern, ...] = ()
-    not_within: tuple[Pattern, ...] = ()
-    not_if: tuple[Pattern, ...] = ()
-
-
-@dataclass(frozen=True)
-class FlagRule:
-    """One flag's definition: what the teller sees and how it weighs."""
-
-    code: str
-    category: str
-    name: str
-    weight: float
-    advice: str
-    enabled: bool = True
-    cueset: CueSet = CueSet()
-
-
-@dataclass(frozen=True)
-class TransactionRules:
-    """Parameters of the transaction and customer flags (see rules.yaml)."""
-
-    large_threshold: int
-    large_intents: tuple[str, ...]
-    unusual_max_multiple: float
-    unusual_median_multiple: float
-    unusual_min_past: int
-    unusual_intents: tuple[str, ...]
-    new_payee_intents: tuple[str, ...]
-    limit_intents: tuple[str, ...]
-    limit_transfer_intents: tuple[str, ...]
-    limit_raise: CueSet
-    limit_lower: CueSet
-    transfer_words: CueSet
-    elderly_min_age: int
-    elderly_intents: tuple[str, ...]
-    elderly_with_fraud: bool
-    repeated_min_earlier: int
-    repeated_intents: tuple[str, ...]
-    repeated_cues: CueSet
-
-
-@dataclass(frozen=True)
-class Combination:
-    """At least ``min_level`` when, for every group, one of its flags is raised."""
-
-    any_of: tuple[tuple[str, ...], ...]
-    min_level: str
-
-
-@dataclass(frozen=True)
-class LevelPolicy:
-    """How flags become a score and a level (taxonomy.md "Risk level")."""
-
-    weights: Mapping[str, float]
-    thresholds: tuple[tuple[str, float], ...]  # ascending: (level, min score)
-    high_flags: frozenset[str]
-    supporting_cues: frozenset[str]
-    fraud_floor: str
-    combinations: tuple[Combination, ...]
-
-    def evaluate(self, codes: Iterable[str]) -> tuple[str, float]:
-        """Return ``(level, score)`` for a set of raised flag codes.
-
-        The score is a noisy-OR of the flags' weights (independent pieces of
-        evidence each close part of the gap to 1). The level is the highest
-        of: the score's threshold level, ``high`` for a high flag, the fraud
-        floor for any non-supporting fraud flag, and any combination met.
-        """
-        present = set(codes)
-        if not present:
-            return "none", 0.0
-        miss = 1.0
-        for code in present:
-            miss *= 1.0 - self.weights.get(code, 0.0)
-        score = 1.0 - miss
-        rank = 0
-        for level, minimum in self.thresholds:
-            if score >= minimum:
-                rank = max(rank, RISK_LEVELS.index(level))
-        if present & self.high_flags:
-            rank = RISK_LEVELS.index("high")
-        if any(FLAG_CATEGORY.get(c) == "fraud" and c not in self.supporting_cues for c in present):
-            rank = max(rank, RISK_LEVELS.index(self.fraud_floor))
-        for combo in self.combinations:
-            if all(present.intersection(group) for group in combo.any_of):
-                rank = max(rank, RISK_LEVELS.index(combo.min_level))
-        return RISK_LEVELS[rank], round(score, 4)
-
-
-@dataclass(frozen=True)
-class RuleSet:
-    """Everything rules.yaml says, compiled."""
-
-    source: str
-    flags: Mapping[str, FlagRule]
-    transaction: TransactionRules
-    levels: LevelPolicy
-    terms: tuple[Term, ...]  # every distinct term, for one pass of matching
-
-
-# --------------------------------------------------------------------------- matching
-
-
-@dataclass(frozen=True)
-class Match:
-    """Where a pattern matched in one text: covering span and its words' spans."""
-
-    start: int
-    end: int
-    spans: tuple[tuple[int, int], ...]
-    words: tuple[str, ...]
-
-
-Hits = dict[Term, list[tuple[int, int]]]
-
-
-class TextView:
-    """A text prepared for matching: lower-cased characters and per-char pinyin."""
-
-    __slots__ = ("_index", "chars", "pinyin", "text")
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        lowered = text.lower()
-        self.chars = lowered if len(lowered) == len(text) else text
-        tokens = [s if s.strip() else "_" for s in pinyin_syllables(text)]
-        index: dict[int, int] = {}
-        pos = 1
-        for i, tok in enumerate(tokens):
-            index[pos] = i
-            pos += len(tok) + 1
-        self.pinyin = " " + " ".join(tokens) + " "
-        self._index = index
-
-    def hits(self, terms: Sequence[Term]) -> Hits:
-        """Character spans of every term found by characters or by pinyin."""
-        found: Hits = {}
-        chars, pinyin = self.chars, self.pinyin
-        for term in terms:
-            spans: list[tuple[int, int]] = []
-            if term.text in chars:
-                i = chars.find(term.text)
-                while i >= 0:
-                    spans.append((i, i + len(term.text)))
-                    i = chars.find(term.text, i + 1)
-            if term.pinyin and term.pinyin in pinyin:
-                p = pinyin.find(term.pinyin)
-                while p >= 0:
-                    k = self._index.get(p + 1)
-                    if k is not None and (k, k + term.syllables) not in spans:
-                        spans.append((k, k + term.syllables))
-                    p = pinyin.find(term.pinyin, p + 1)
-            if spans:
-                found[term] = spans
-        return found
-
-
-def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
-    return a[0] < b[1] and b[0] < a[1]
-
-
-def candidates(pattern: Pattern, hits: Hits, limit: int = 8) -> list[Match]:
-    """Every way ``pattern`` matches given ``hits``, shortest first."""
-    per_group: list[list[tuple[int, int, str]]] = []
-    spans: list[tuple[int, int]]
-    for group in pattern.groups:
-        by_span: dict[tuple[int, int], str] = {}
-        for t in group:
-            for span in hits.get(t, ()):
-                by_span.setdefault(span, t.text)
-        if not by_span:
-            return []
-        per_group.append([(s, e, w) for (s, e), w in sorted(by_span.items())][:limit])
-    out: list[Match] = []
-    for combo in itertools.product(*per_group):
-        spans = [(s, e) for s, e, _ in combo]
-        if any(_overlaps(a, b) for a, b in itertools.combinations(spans, 2)):
-            continue
-        start = min(s for s, _ in spans)
-        end = max(e for _, e in spans)
-        if pattern.within is not None and end - start > pattern.within:
-            continue
-        out.append(Match(start, end, tuple(spans), tuple(w for _, _, w in combo)))
-    out.sort(key=lambda m: (m.end - m.start, m.start))
-    return out
-
-
-def find_cue(cueset: CueSet, views: Sequence[tuple[TextView, Hits]]) -> tuple[int, Match] | None:
-    """The first unsuppressed cue match as ``(view index, match)``, or None.
-
-    Suppression is judged in the same text the cue matched in: a cue whose
-    words overlap a ``not_within`` match is ignored there; any ``not_if``
-    match in any view cancels the whole cue set for this utterance.
-    """
-    for _, hits in views:
-        for pattern in cueset.not_if:
-            if candidates(pattern, hits, limit=2):
-                return None
-    for vi, (_, hits) in enumerate(views):
-        blocked = [
-            (m.start, m.end) for p in cueset.not_within for m in candidates(p, hits, limit=4)
-        ]
-        for pattern in cueset.cues:
-            for m in candidates(pattern, hits):
-                if not any(_overlaps(s, b) for s in m.spans for b in blocked):
-                    return vi, m
-    return None
-
-
-# --------------------------------------------------------------------------- loading
 
 
 class _Loader:
