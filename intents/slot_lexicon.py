@@ -28,7 +28,8 @@ _SHIPPED = "data/slot_lexicon.yaml"
 _TOP_KEYS = (
     "version", "amount", "term", "account", "banks", "bank_payee_cues", "bank_source_cues",
     "relations",
-    "payee", "names", "media", "medium_exclusions", "medium_not_after", "homophone_exceptions",
+    "payee", "names", "media", "medium_exclusions", "medium_not_after", "medium_payee_after",
+    "homophone_exceptions",
 )  # fmt: skip
 _PAYEE_KEYS = (
     "cues", "weak_cues", "transfer_verbs", "possessives", "relation_after", "pronouns",
@@ -58,6 +59,7 @@ class SlotLexicon:
     homophones: Mapping[str, str]  # word matched by pinyin → medium code
     medium_exclusions: tuple[str, ...]
     medium_not_after: tuple[str, ...]
+    medium_payee_after: tuple[str, ...]
     homophone_exceptions: Mapping[str, tuple[str, ...]]
 
 
@@ -144,7 +146,7 @@ def parse_lexicon(data: Any, source: str) -> SlotLexicon:
     )
     amount_keys = (
         "currency_units", "cues_before", "cues_after", "target_cues", "source_cues",
-        "approx_after", "counters_after", "blockers_before",
+        "approx_after", "counters_after", "blockers_before", "verbs_before", "correction_cues",
     )  # fmt: skip
     return SlotLexicon(
         source=source,
@@ -165,6 +167,7 @@ def parse_lexicon(data: Any, source: str) -> SlotLexicon:
         homophones=homophones,
         medium_exclusions=r.words(top["medium_exclusions"], "medium_exclusions"),
         medium_not_after=r.words(top["medium_not_after"], "medium_not_after"),
+        medium_payee_after=r.words(top["medium_payee_after"], "medium_payee_after"),
         homophone_exceptions={k: r.words(hx[k], f"homophone_exceptions.{k}") for k in hx},
     )
 

@@ -14,9 +14,11 @@ Choices worth knowing (they are tested):
   counter (岁, 个月, 年, 张, 号, 次) or after 第/手机号/密码 are not amounts,
   nor are digit-by-digit readings or numbers of 7+ digits.
 * When several amounts are said, the one after a "new value" cue (调到,
-  改成) wins, one after a "balance/old value" cue (从, 还有) loses, and
-  otherwise the strongest, then the latest (customers correct themselves
-  forwards: 五千，不对，六千).
+  改成) wins, then one right after a money verb (转/付/交: 返十块钱佣金，
+  先要我垫付两千 → 2000, the rebate is bait), while one after a
+  "balance/old value" cue (从, 还有) loses; otherwise the strongest, then
+  the latest. Figures said before a correction (不对, 说错了) are dropped:
+  customers correct themselves forwards (转五千，不对，六千 → 6000).
 * A range (三四千) gives the upper bound at confidence 0.6: for risk it is
   the safer reading, and the teller confirms the figure anyway.
 * A duration counts as a term unless it reads as the past or a deadline
@@ -24,6 +26,8 @@ Choices worth knowing (they are tested):
   confidence is 0.7.
 * A relation is a payee only in payee position (转给/给…转/收款人是/我女儿的卡号);
   我儿子叫我来查余额 gives nothing.
+* A card after 转到/打到 is the payee's card only when the utterance names
+  a payee (转到我女儿卡上); 养老金打到社保卡上了没有 is the customer's card.
 """
 
 from __future__ import annotations
@@ -63,6 +67,14 @@ _FILLER = "(?:是|为|的|了|个|\\s)?"
 # little more than the duration (the answer to "存多久？"): 三年, 一年半吧.
 _SHORT_ANSWER_EXTRA_CHARS = 4
 _PUNCT = re.compile(r"[\s，。,.！!？?；;：:、吧呢啊呀吗嘛的]")
+# Between a money verb and its figure: 转个五百, 付了两千, 还他一万二.
+_VERB_OBJECT = "(?:他们|她们|[我他她伊])?(?:个|了)?"
+# Ranking bonuses on top of confidence. A bare figure after a money verb
+# (0.85) must beat a figure with a unit (0.95) said in passing; a figure
+# after a "new value" cue must beat both, since 每天只能转五万，想调到十万
+# asks for the new limit, not the old one.
+_VERB_BONUS = 0.15
+_TARGET_BONUS = 0.3
 
 
 def _alt(words: Iterable[str]) -> str:
@@ -101,6 +113,8 @@ class SlotExtractor:
         self._target = re.compile(rf"(?:{_alt(a['target_cues'])}){_FILLER}$")
         self._source = re.compile(rf"(?:{_alt(a['source_cues'])}){_FILLER}$")
         self._blocker = re.compile(rf"(?:{_alt(a['blockers_before'])}){_FILLER}{_FILLER}$")
+        self._verb_before = re.compile(rf"(?:{_alt(a['verbs_before'])}){_VERB_OBJECT}$")
+        self._correction = re.compile(_alt(a["correction_cues"]))
         t = lx.term
         self._deposit = re.compile(_alt(t["deposit_context"]))
         self._past_after = re.compile(rf"(?:{_alt(t['past_after'])})")
@@ -127,6 +141,7 @@ class SlotExtractor:
         self._media_lower = {w.lower(): code for w, code in lx.media.items()}
         self._media_excl = re.compile(_alt(lx.medium_exclusions), re.IGNORECASE)
         self._media_not_after = re.compile(_alt(lx.medium_not_after))
+        self._media_payee_after = re.compile(_alt(lx.medium_payee_after))
         hx = lx.homophone_exceptions
         self._hx_words = frozenset(hx["words"])
         self._hx_before = re.compile(rf"(?:{_alt(hx['before'])})$")
@@ -151,13 +166,16 @@ class SlotExtractor:
         values: list[SlotValue] = []
         long_spans, account = self._accounts(folded, text)
         amount = self._amount(folded, text, long_spans)
+        relation, name = self._payee(folded, text, has_amount=amount is not None)
+        has_payee = relation is not None or name is not None or account is not None
         for v in (
             amount,
             self._term(folded, text),
             account,
             self._bank_slot(folded, text),
-            *self._payee(folded, text, has_amount=amount is not None),
-            self._medium(folded, text),
+            relation,
+            name,
+            self._medium(folded, text, has_payee=has_payee),
         ):
             if v is not None:
                 values.append(v)
@@ -166,7 +184,7 @@ class SlotExtractor:
     # -- amount ---------------------------------------------------------
 
     def _amount(self, t: str, text: str, long_spans: list[tuple[int, int]]) -> SlotValue | None:
-        best: _Amount | None = None
+        found: list[_Amount] = []
         for m in _NUM_RUN.finditer(t):
             s, e = m.span()
             if any(s < le and ls < e for ls, le in long_spans):
@@ -180,10 +198,19 @@ class SlotExtractor:
             ):
                 # 五万一年期: the last digit belongs to the counter after it.
                 cand = self._amount_at(t, s, e - 1, peeled=True)
-            if cand is not None and (best is None or cand.score >= best.score):
-                best = cand
-        if best is None:
+            if cand is not None:
+                found.append(cand)
+        if not found:
             return None
+        # 转五千，不对，六千: figures said before a correction no longer count,
+        # however strongly they were tied to the verb.
+        for c in self._correction.finditer(t):
+            if any(a.start >= c.end() for a in found):
+                found = [a for a in found if a.start >= c.end()]
+        best = found[0]
+        for cand in found[1:]:
+            if cand.score >= best.score:  # ties go to the latest figure
+                best = cand
         return SlotValue(
             "amount", best.value, text[best.start : best.end], best.start, best.end,
             round(best.confidence, 2),
@@ -235,9 +262,11 @@ class SlotExtractor:
         conf = min(conf, conf_cap) - (0.15 if approx else 0.0)
         score = conf
         if self._target.search(before):
-            score += 0.1
+            score += _TARGET_BONUS
         if self._source.search(before):
             score -= 0.25
+        if self._verb_before.search(before):
+            score += _VERB_BONUS
         return _Amount(value, s, end, conf, score)
 
     # -- term -------------------------------------------------------------
@@ -434,13 +463,17 @@ class SlotExtractor:
 
     # -- medium -------------------------------------------------------------
 
-    def _medium(self, t: str, text: str) -> SlotValue | None:
+    def _medium(self, t: str, text: str, has_payee: bool) -> SlotValue | None:
         masked = self._media_excl.sub(lambda m: "□" * len(m.group()), t)
         for m in self._media.finditer(masked):
             s, e = m.span()
             code = self._media_lower[m.group().lower()]
-            if code == "card" and self._media_not_after.search(_clause_before(t, s, 10)):
-                continue  # 转到她卡上: the payee's card, not the customer's
+            if code == "card":
+                before = _clause_before(t, s, 10)
+                if self._media_not_after.search(before):
+                    continue  # 转到她卡上, 另一张卡: someone else's card
+                if has_payee and self._media_payee_after.search(before):
+                    continue  # 转到我女儿卡上: the payee's card, not the customer's
             conf = 0.75 if m.group() in ("卡", "手机上", "卡片") else 0.9
             return SlotValue("medium", code, text[s:e], s, e, conf)
         best: tuple[int, int, str] | None = None

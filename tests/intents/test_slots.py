@@ -141,6 +141,20 @@ FOUND: list[tuple[str, dict[str, int | str]]] = [
     ("给老家的阿哥汇一万", {"payee_relation": "哥哥", "amount": 10000}),
     ("今天一笔消费两百八", {"amount": 280}),
     ("三年", {"term_months": 36}),
+    # several amounts: the one the customer is asked to pay or move wins over
+    # a rebate, fee or reward mentioned with a currency unit
+    ("客服讲退我五十块钱手续费，让我先转三千过去", {"amount": 3000}),
+    ("说每天返二十块，要先交五千保证金", {"amount": 5000}),
+    ("先付八百块押金，他们说以后每月返一百块", {"amount": 800}),
+    # ...but a "new value" cue and a correction still win over a verb-tied figure
+    ("每天只能转五万，想把限额调到十万", {"amount": 100000}),
+    ("现在一天转两千块，帮我改成八千", {"amount": 8000}),
+    ("转五千，不对，六千块", {"amount": 6000}),
+    ("存两万，说错了，三万块", {"amount": 30000}),
+    # money arriving on the customer's own card: 打到/转到 without a payee
+    ("退休金打到我社保卡里了吗", {"medium": "card"}),
+    ("每个月工资打到卡里", {"medium": "card"}),
+    ("补贴转到我工资卡上没有", {"medium": "card"}),
 ]
 
 # (utterance, slot codes that must NOT be found)
@@ -182,6 +196,10 @@ ABSENT: list[tuple[str, tuple[str, ...]]] = [
     ("我要把工行卡里的钱转到另一张卡上", ("payee_bank",)),
     ("转两万到他建设银行的卡上", ("medium",)),
     ("他用的是建设银行的卡", ("medium",)),
+    # 转到/打到 a payee's card: the payee's card, not the customer's medium
+    ("转到我女儿卡上五千", ("medium",)),
+    ("打到张建国的卡上", ("medium",)),
+    ("汇到李秀英的银行卡", ("medium",)),
     ("我要给房东付三个月房租，一万零五百", ("term_months", "payee_name")),
     ("麻烦打印一下近半年的明细", ("term_months",)),
     ("第一个月养老金啥时候能领", ("term_months",)),
