@@ -11,9 +11,17 @@ The hard part is not wrecking Mandarin: many Wu words are also Mandarin
 rules; a first scan finds the unambiguous (strong) markers, and only if they
 make the utterance Shanghainese does a second scan also apply the weak words
 that need the ``dialect`` context. Those gated weak words also count a
-little towards that decision, so an utterance made only of weak Wu words
-(老头子讲伊忘记密码了) is caught once three or so of them pile up, while one
-or two (他讲的话, 我晓得) leave Mandarin alone.
+little towards that decision, so a short utterance made only of weak Wu
+words (老头子讲伊忘记密码了) is caught once three or so of them pile up, while
+one or two (他讲的话, 我晓得) leave Mandarin alone.
+
+In a long utterance that small weight drowns, so a weak-word pile-up also
+decides on its own: at least three different weak words, from three
+different word classes, covering enough of the utterance
+(有人打电话讲伊是公安局个…钞票…). Word classes, because a Mandarin speaker
+from the south may well say 讲 and 晓得 (two verbs, one habit) or 老好了,
+while Wu grammar shows up across classes at once: the pronoun 伊, the
+particle 个, the verb 讲.
 """
 
 from __future__ import annotations
@@ -39,6 +47,10 @@ _DENSITY_SLOPE = 2.0
 _BIAS = -1.5
 _LENGTH_SLOPE = -0.06
 _LENGTH_CAP = 20
+WEAK_PILE_WORDS = 3
+"""Different weak words (and word classes) that make an utterance Shanghainese unaided."""
+WEAK_PILE_DENSITY = 0.12
+"""Share of the utterance's characters those weak words must cover (about one in eight)."""
 
 
 @dataclass(frozen=True)
@@ -97,8 +109,14 @@ class DialectNormaliser:
         # Scan as if the utterance were Shanghainese, judge it with the gated
         # words discounted, and rescan without them if it is not.
         matches = self._scan(text, in_dialect=True)
-        if _probability(text, matches, gated_weight=GATED_WEIGHT) < 0.5:
+        if (
+            not _weak_pile_up(text, matches)
+            and _probability(text, matches, gated_weight=GATED_WEIGHT) < 0.5
+        ):
             matches = self._scan(text, in_dialect=False)
+        # A pile-up keeps at least three weak matches at full weight and at
+        # least WEAK_PILE_DENSITY coverage, which puts p above 0.5 whatever
+        # the length (3*0.9 + 2*0.12 - 1.5 - 0.06*20 > 0).
         p = _probability(text, matches)
         dialect = SHANGHAINESE if p >= 0.5 else MANDARIN
         confidence = p if dialect == SHANGHAINESE else 1.0 - p
@@ -156,6 +174,23 @@ def _probability(text: str, matches: list[_Match], gated_weight: float = WEAK_WE
         + _LENGTH_SLOPE * min(length, _LENGTH_CAP)
     )
     return 1.0 / (1.0 + math.exp(-z))
+
+
+def _weak_pile_up(text: str, matches: list[_Match]) -> bool:
+    """Whether weak Wu words alone are enough to call ``text`` Shanghainese.
+
+    Args:
+        text: the utterance.
+        matches: its lexicon matches, scanned as if it were Shanghainese.
+    """
+    weak = [m for m in matches if not m.entry.strong]
+    if len({m.entry.wu for m in weak}) < WEAK_PILE_WORDS:
+        return False
+    if len({m.entry.category for m in weak}) < WEAK_PILE_WORDS:
+        return False  # 他讲…我也晓得: one southern habit, not Wu grammar
+    length = sum(1 for ch in text if ch.isalnum())
+    covered = sum(m.end - m.start for m in weak)
+    return covered >= WEAK_PILE_DENSITY * length
 
 
 def _weight(entry: LexiconEntry, gated_weight: float) -> float:

@@ -138,3 +138,48 @@ def test_more_markers_give_more_confidence(normaliser: DialectNormaliser) -> Non
 def test_empty_text_is_mandarin(normaliser: DialectNormaliser) -> None:
     result = normaliser.normalise("")
     assert (result.normalized_text, result.dialect, result.replacements) == ("", MANDARIN, ())
+
+
+@pytest.mark.parametrize(
+    ("text", "mandarin"),
+    [
+        (
+            "下半天有人打电话讲伊是公安局个，要我把钞票转到安全账户",
+            "下午有人打电话说他是公安局个，要我把钱转到安全账户",
+        ),
+        (
+            "隔壁邻居讲伊个存单到期了，叫我陪伊一道去问问利息",
+            "隔壁邻居说他的存单到期了，叫我陪他一起去问问利息",
+        ),
+    ],
+)
+def test_weak_words_alone_make_a_long_utterance_shanghainese(
+    normaliser: DialectNormaliser, text: str, mandarin: str
+) -> None:
+    """Three or more weak Wu words of different classes, no strong marker."""
+    strong = {e.wu for e in normaliser.lexicon.entries if e.strong}
+    assert not any(word in text for word in strong), "the sentence must hold weak words only"
+    result = normaliser.normalise(text)
+    assert result.dialect == SHANGHAINESE
+    assert result.normalized_text == mandarin
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # 讲, 老 and 晓得: southern Mandarin habits, two word classes only
+        "他讲这个产品老好了，我也晓得有风险",
+        "老王讲他个人觉得这个理财老稳了，我也晓得",
+        # three classes (讲, 老早, 钞票) but too thinly spread over a long sentence
+        "我跟柜员讲了好几遍，这张新卡要本人带身份证到柜台去激活才行，"
+        "他说伊利的股东大会老早就开过了，这个钞票的事情以后再说",
+        # 个 and 讲 in their Mandarin senses
+        "这个老师讲课讲得很好，我一个人来听的",
+    ],
+)
+def test_mandarin_with_a_few_weak_words_stays_mandarin(
+    normaliser: DialectNormaliser, text: str
+) -> None:
+    result = normaliser.normalise(text)
+    assert result.dialect == MANDARIN
+    assert result.normalized_text == text
