@@ -9,19 +9,12 @@ used, which keeps the tests offline.
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import soundfile as sf
-import uvicorn
-from fastapi import FastAPI
 from playwright.sync_api import Browser, Playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -38,43 +31,6 @@ CHROMIUM_ARGS = (
 REPO = Path(__file__).resolve().parents[2]
 AUDIO_DIR = REPO / "tests" / "data" / "audio"
 ARTIFACTS = REPO / "test-artifacts"
-
-
-@dataclass(frozen=True)
-class LiveServer:
-    """A running server: its base URL and the app (for its state and database)."""
-
-    url: str
-    app: FastAPI
-
-
-@contextmanager
-def serve(app: FastAPI, *, start_timeout_s: float = 120.0) -> Iterator[LiveServer]:
-    """Run ``app`` under uvicorn in a thread on 127.0.0.1 and a free port.
-
-    The lifespan (migrations, demo accounts) has run when this yields.
-    """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + start_timeout_s
-    while not server.started:
-        if not thread.is_alive():
-            raise RuntimeError("the server under test exited during start-up")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"the server under test did not start in {start_timeout_s} s")
-        time.sleep(0.05)
-    try:
-        yield LiveServer(url=f"http://127.0.0.1:{port}", app=app)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
 
 
 def launch_chromium(playwright: Playwright, extra_args: Sequence[str] = ()) -> Browser:

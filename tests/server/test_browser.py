@@ -20,15 +20,14 @@ import numpy as np
 import pytest
 
 from server.app import create_app
+from tests.live_server import LiveServer, serve
 from tests.server.browser_support import (
     AUDIO_DIR,
     CHROMIUM,
-    LiveServer,
     demo_passwords,
     fixture_labels,
     launch_chromium,
     screenshot_path,
-    serve,
     wav_with_silence,
 )
 from voice_agent.settings import Settings

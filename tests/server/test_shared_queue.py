@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from server.app import create_app
 from server.auth import create_user
 from server.repository import save_case
+from tests.live_server import serve
 from tests.server.builders import make_case
 from tests.server.conftest import PASSWORD
 from voice_agent.settings import ServerSettings, Settings
@@ -68,24 +66,8 @@ def test_two_servers_share_one_queue(tmp_path: Path, db_url: str, frontdesk: Fro
 def live_server(tmp_path: Path, db_url: str, frontdesk: FrontDesk) -> Iterator[tuple[str, FastAPI]]:
     """The app under uvicorn on a free port: the event stream needs a real server."""
     app = create_app(_settings(tmp_path, "live", db_url), frontdesk)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        if server.started:
-            break
-        threading.Event().wait(0.05)
-    assert server.started, "uvicorn did not start"
-    try:
-        yield base, app
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with serve(app) as live:
+        yield live.url, app
 
 
 def _next_event(lines: Iterator[str]) -> dict[str, str]:

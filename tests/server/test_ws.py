@@ -12,8 +12,6 @@ from __future__ import annotations
 import difflib
 import json
 import re
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,12 +20,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-import uvicorn
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from server.app import create_app
 from server.repository import case_detail, list_queue
+from tests.live_server import serve
 from voice_agent.audio import decode_audio
 from voice_agent.service import FrontDesk, build_frontdesk
 from voice_agent.settings import Settings
@@ -81,22 +79,8 @@ def server(frontdesk: FrontDesk, tmp_path_factory: pytest.TempPathFactory) -> It
     """The real app under uvicorn, on a port bound before the thread starts."""
     settings = Settings(data_dir=tmp_path_factory.mktemp("server-data"))
     app = create_app(settings, frontdesk=frontdesk)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", ws="websockets-sansio")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not uv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield Server(url=f"ws://127.0.0.1:{port}/ws/call", app=app)
-    uv.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with serve(app) as live:
+        yield Server(url=f"{live.ws_url}/ws/call", app=app)
 
 
 def stream(ws: ClientConnection, pcm: bytes, *, realtime: bool) -> None:
