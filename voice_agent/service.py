@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 from dialects.normaliser import DialectNormaliser
 from intents.catalog import Catalog
 from intents.slots import SlotExtractor
@@ -86,11 +88,13 @@ class FrontDesk:
             raise InputError("empty text: nothing to understand")
         return self.understander.understand(text, customer_id=customer_id)
 
-    def transcribe_span(self, samples: object, start: float, end: float) -> TranscriptSegment:
-        """Recognise one VAD-cut turn and normalise its dialect."""
-        import numpy as np
+    def transcribe_span(self, samples: np.ndarray, start: float, end: float) -> TranscriptSegment:
+        """Recognise one VAD-cut turn and normalise its dialect.
 
-        result = self.asr.transcribe(np.asarray(samples, dtype=np.float32))
+        Shared by ``handle_audio`` and the live call's STT service, so a file
+        and a phone call are transcribed with exactly the same settings.
+        """
+        result = self.asr.transcribe(samples)
         text = result.text.strip()
         normalised = self.normaliser.normalise(text) if text else None
         return TranscriptSegment(
