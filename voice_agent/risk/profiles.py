@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from models.errors import ConfigError
+from voice_agent.risk.datafile import read_data_file
 
 _CUSTOMER_KEYS = ("customer_id", "name", "age", "dialect", "past_transfers", "payees")
 _PAYEE_KEYS = ("name", "relation", "account", "bank")
@@ -76,19 +76,7 @@ class CustomerDirectory:
             ConfigError: the file is missing, not JSON, or a record is invalid;
                 the message names the file and the key.
         """
-        if path is None:
-            ref = resources.files("voice_agent.risk") / "data" / "customers.json"
-            where = "voice_agent/risk/data/customers.json"
-            try:
-                raw_text = ref.read_text(encoding="utf-8")
-            except OSError as exc:
-                raise ConfigError(f"{where}: cannot read the shipped customers file") from exc
-        else:
-            where = str(path)
-            try:
-                raw_text = Path(path).read_text(encoding="utf-8")
-            except OSError as exc:
-                raise ConfigError(f"{where}: cannot read customers file: {exc}") from exc
+        raw_text, where = read_data_file(path, "customers.json", "customers file")
         try:
             raw = json.loads(raw_text)
         except json.JSONDecodeError as exc:

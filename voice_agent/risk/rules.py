@@ -11,7 +11,6 @@ term's toneless pinyin is computed here, once, so matching
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import yaml
 
 from models.errors import ConfigError
 from models.text import phrase_pinyin
+from voice_agent.risk.datafile import read_data_file
 from voice_agent.risk.model import (
     ALL_FLAGS,
     CUSTOMER_FLAGS,
@@ -194,20 +194,7 @@ def load_rules(path: Path | None = None) -> RuleSet:
         ConfigError: the file cannot be read or parsed, or a key is invalid;
             the message names the file, the key and the valid choices.
     """
-    if path is None:
-        where = "voice_agent/risk/data/rules.yaml"
-        try:
-            text = (resources.files("voice_agent.risk") / "data" / "rules.yaml").read_text(
-                encoding="utf-8"
-            )
-        except OSError as exc:
-            raise ConfigError(f"{where}: cannot read the shipped rules") from exc
-    else:
-        where = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"{where}: cannot read rules file: {exc}") from exc
+    text, where = read_data_file(path, "rules.yaml", "rules file")
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -386,20 +373,7 @@ def load_blacklist(path: Path | None = None) -> frozenset[str]:
     Raises:
         ConfigError: unreadable file, or a line that is not a 16-19 digit account.
     """
-    if path is None:
-        where = "voice_agent/risk/data/blacklist.txt"
-        try:
-            text = (resources.files("voice_agent.risk") / "data" / "blacklist.txt").read_text(
-                encoding="utf-8"
-            )
-        except OSError as exc:
-            raise ConfigError(f"{where}: cannot read the shipped blacklist") from exc
-    else:
-        where = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"{where}: cannot read blacklist: {exc}") from exc
+    text, where = read_data_file(path, "blacklist.txt", "blacklist")
     accounts: set[str] = set()
     for n, line in enumerate(text.splitlines(), start=1):
         entry = line.split("#", 1)[0].strip().replace(" ", "")

@@ -12,20 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from models.errors import ConfigError
+from voice_agent.risk.datafile import read_data_file
 from voice_agent.risk.model import FRAUD_FLAGS
 
 _EXAMPLE_KEYS = ("version", "catalog", "flags", "legitimate")
 _CATALOG_KEYS = ("exclude_intents", "exclude_examples")
 _SEMANTIC_KEYS = ("enabled", "c", "thresholds")
-_SHIPPED_EXAMPLES = "voice_agent/risk/data/fraud_examples.yaml"
-_SHIPPED_RULES = "voice_agent/risk/data/rules.yaml"
 
 
 @dataclass(frozen=True)
@@ -65,21 +63,8 @@ class SemanticConfig:
     thresholds: Mapping[str, float]
 
 
-def _read(path: Path | None, shipped: str, package_file: str) -> tuple[Any, str]:
-    if path is None:
-        where = shipped
-        try:
-            text = (resources.files("voice_agent.risk") / "data" / package_file).read_text(
-                encoding="utf-8"
-            )
-        except OSError as exc:
-            raise ConfigError(f"{where}: cannot read the shipped file") from exc
-    else:
-        where = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"{where}: cannot read: {exc}") from exc
+def _read(path: Path | None, package_file: str) -> tuple[Any, str]:
+    text, where = read_data_file(path, package_file, "file")
     try:
         return yaml.safe_load(text), where
     except yaml.YAMLError as exc:
@@ -117,7 +102,7 @@ def load_examples(
         ConfigError: unreadable file, unknown key or flag code, empty list;
             the message names the file, the key and the valid choices.
     """
-    raw, where = _read(path, _SHIPPED_EXAMPLES, "fraud_examples.yaml")
+    raw, where = _read(path, "fraud_examples.yaml")
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected a mapping with keys {', '.join(_EXAMPLE_KEYS)}")
     for k in raw:
@@ -220,7 +205,7 @@ def load_semantic_config(rules_path: Path | None = None) -> SemanticConfig:
     Raises:
         ConfigError: unreadable file, or the section is missing or invalid.
     """
-    raw, where = _read(rules_path, _SHIPPED_RULES, "rules.yaml")
+    raw, where = _read(rules_path, "rules.yaml")
     if not isinstance(raw, dict) or "semantic" not in raw:
         raise _fail(where, "semantic", "missing section", _SEMANTIC_KEYS)
     return parse_semantic(raw["semantic"], where)
