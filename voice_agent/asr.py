@@ -5,11 +5,12 @@ small :class:`AsrEngine` protocol: a Wu-capable model can replace it without
 touching the rest of the call. :class:`WhisperEngine` uses the decoding
 settings measured best in ../shared/docs/speech-notes.md (language zh, beam 1, int8,
 a banking prompt, no conditioning on previous text, temperature 0 only) and
-adds three guards, because a wrong transcript that *looks* like a request
+adds guards, because a wrong transcript that *looks* like a request
 is worse than asking the customer to repeat:
 
 1. a confidence rule on ``avg_logprob`` / ``no_speech_prob``;
-2. a detector for the prompt being echoed back as a ``、``-separated list;
+2. detectors for the prompt echoed back and for decoding loops
+   (:mod:`voice_agent.asr_guards`);
 3. a hard decode timeout.
 
 Nothing is ever dropped silently: low-confidence text is kept and marked
@@ -35,23 +36,18 @@ import numpy as np
 from models.errors import ModelError
 from models.text import to_simplified
 from models.whisper_assets import load_whisper, resolve_asr_model
+from voice_agent.asr_guards import (  # re-exported: the guards were born here
+    is_loop,
+    is_prompt_echo,
+    judge,
+    prompt_terms,
+)
 from voice_agent.settings import AsrSettings
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
 
 SAMPLE_RATE = 16_000
-
-# Whisper's own repetition-loop threshold: text that compresses better than
-# this is the same phrase over and over, not speech.
-MAX_COMPRESSION_RATIO = 2.4
-# Prompt-echo detector: an output this much made of prompt pieces, naming at
-# least this many prompt terms, is the prompt coming back, not the customer.
-ECHO_MIN_COVERAGE = 0.8
-ECHO_MIN_TERMS = 3
-# ...or sharing a run of this many characters with the prompt (its opening
-# sentence, or a run of its term list).
-ECHO_MIN_RUN = 8
 
 # Decoding length bound. Mandarin runs at up to ~6 characters a second and
 # Whisper spends 1–2 tokens a character; on noise Whisper loops ("对话对话…")
@@ -67,7 +63,18 @@ MAX_NEW_TOKENS = 220
 # the result still serialises as valid JSON (no -Infinity).
 NO_TOKENS_LOGPROB = -10.0
 
-_PUNCT = re.compile(r"[\s,.!?;:，。！？；：、“”\"'()（）《》…-]+")
+__all__ = [
+    "AsrEngine",
+    "AsrResult",
+    "AsrSegment",
+    "WhisperEngine",
+    "character_error_rate",
+    "is_loop",
+    "is_prompt_echo",
+    "judge",
+    "normalise_for_cer",
+    "prompt_terms",
+]
 
 
 @dataclass(frozen=True)
@@ -118,80 +125,6 @@ class AsrEngine(Protocol):
     def transcribe(self, samples: np.ndarray) -> AsrResult:
         """Transcribe one utterance (a VAD-cut turn)."""
         ...
-
-
-def prompt_terms(prompt: str) -> tuple[str, ...]:
-    """The vocabulary pieces of a prompt, e.g. 转账, 汇款, 余额 from the banking prompt.
-
-    The prompt is split on punctuation; a leading "涉及"/"包括" is dropped so
-    the first listed term is found too.
-    """
-    terms = []
-    for piece in _PUNCT.split(prompt):
-        piece = re.sub(r"^(涉及|包括|例如)", "", piece)
-        if len(piece) >= 2:
-            terms.append(piece)
-    return tuple(dict.fromkeys(terms))
-
-
-def is_prompt_echo(text: str, prompt: str) -> bool:
-    """Whether ``text`` is mostly the prompt echoed back rather than speech.
-
-    On unclear audio Whisper regurgitates its prompt (e.g. 转账、汇款、余额、存折),
-    which looks like a real request. We flag text that shares a long run with
-    the prompt, or whose characters are mostly covered by prompt pieces of
-    two or more characters while naming several prompt terms. A real request
-    names one or two banking words among its own ("我要挂失银行卡").
-    """
-    bare = _PUNCT.sub("", text)
-    bare_prompt = _PUNCT.sub("", prompt)
-    if not bare or not bare_prompt:
-        return False
-    covered = [False] * len(bare)
-    longest = 0
-    i = 0
-    while i < len(bare):
-        j = i + 2
-        while j <= len(bare) and bare[i:j] in bare_prompt:
-            j += 1
-        run = j - 1 - i
-        if run >= 2:
-            covered[i : i + run] = [True] * run
-            longest = max(longest, run)
-            i += run
-        else:
-            i += 1
-    if longest >= ECHO_MIN_RUN:
-        return True
-    coverage = sum(covered) / len(bare)
-    named = sum(1 for term in prompt_terms(prompt) if term in bare)
-    return coverage >= ECHO_MIN_COVERAGE and named >= ECHO_MIN_TERMS
-
-
-def judge(
-    text: str,
-    avg_logprob: float,
-    no_speech_prob: float,
-    compression_ratio: float,
-    settings: AsrSettings,
-) -> str | None:
-    """The reason a transcript is unclear, or None if it can be acted on.
-
-    Thresholds come from speech-notes.md: good clips had avg_logprob
-    −0.08…−0.25 and no_speech_prob ≤ 0.02; regurgitations −0.31…−0.72 or
-    0.26–0.82.
-    """
-    if not _PUNCT.sub("", text):
-        return "empty"
-    if no_speech_prob > settings.max_no_speech_prob:
-        return "no_speech"
-    if avg_logprob < settings.min_avg_logprob:
-        return "low_confidence"
-    if compression_ratio > MAX_COMPRESSION_RATIO:
-        return "repetition"
-    if settings.initial_prompt and is_prompt_echo(text, settings.initial_prompt):
-        return "prompt_echo"
-    return None
 
 
 class WhisperEngine:
