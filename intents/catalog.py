@@ -19,12 +19,20 @@ from typing import Any
 
 import yaml
 
-from intents.taxonomy import INTENT_CODES, SLOT_CODES
+from intents.taxonomy import INTENT_CODES, SLOT_CODES, SLOT_NAMES
+from intents.templates import (
+    NAME_FIELD,
+    Template,
+    default_readback,
+    default_summary,
+    parse_template,
+)
 from models.errors import ConfigError
 from models.text import to_simplified
 
 _REQUIRED_KEYS = ("code", "name", "description", "examples")
-_OPTIONAL_KEYS = ("slots", "required", "prompts")
+_OPTIONAL_KEYS = ("slots", "required", "prompts", "readback", "summary", "scenarios")
+_SCENARIO_KEYS = ("greeting", "also_expected", "teller_note")
 _ALL_KEYS = _REQUIRED_KEYS + _OPTIONAL_KEYS
 _PUNCT = re.compile(r"[\s，。！？、,.!?；;：:“”\"'（）()…~～]+")
 
@@ -52,6 +60,10 @@ class IntentSpec:
         prompts: slot code → the polite question asked when it is missing.
         examples: the example utterances, in file order.
         path: the YAML file this came from.
+        readback: what the caller hears to confirm (:mod:`intents.templates`);
+            a default built from ``slots`` when the file has none.
+        summary: the request part of the teller's one-line summary.
+        scenarios: scenario code → how a call the app sent for this intent opens.
     """
 
     code: str
@@ -62,6 +74,30 @@ class IntentSpec:
     prompts: Mapping[str, str]
     examples: tuple[Example, ...]
     path: Path
+    readback: Template = field(default_factory=Template)
+    summary: Template = field(default_factory=Template)
+    scenarios: Mapping[str, ScenarioSpec] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class ScenarioSpec:
+    """How a call opens when the mobile app sends the caller for this intent.
+
+    Attributes:
+        code: the scenario code the app sends (contract.md), e.g. ``password_locked``.
+        intent: the intent declaring it; assumed until the caller says otherwise.
+        greeting: the first sentence the caller hears.
+        also_expected: other intents the scenario makes likely (a caller sent
+            for an over-limit transfer may want the limit raised instead).
+        teller_note: a few words in the teller's summary saying why the app
+            sent the caller (转账超限).
+    """
+
+    code: str
+    intent: str
+    greeting: str
+    also_expected: tuple[str, ...] = ()
+    teller_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -242,6 +278,44 @@ def _parse_file(path: Path) -> _Parsed:
                     seen[key] = _line(item)
                     examples.append(Example(sentence, code or path.stem, _line(item)))
 
+    allowed = (NAME_FIELD, *slots)
+    templates: dict[str, Template] = {}
+    for key in ("readback", "summary"):
+        if key not in data:
+            continue
+        template, problems = parse_template(data[key], allowed)
+        for problem in problems:
+            bad(_node_get(root, key), f"{key}: {problem}", allowed)
+        templates[key] = template
+
+    scenarios: dict[str, ScenarioSpec] = {}
+    sc_node = _node_get(root, "scenarios")
+    raw_sc = data.get("scenarios") or {}
+    if not isinstance(raw_sc, dict):
+        bad(sc_node, "'scenarios' must map scenario codes to {greeting, also_expected}")
+        raw_sc = {}
+    for sc_code, body in raw_sc.items():
+        if not isinstance(sc_code, str) or not sc_code.isidentifier():
+            bad(sc_node, f"bad scenario code {sc_code!r}: use letters, digits and _")
+            continue
+        if not isinstance(body, dict) or not isinstance(body.get("greeting"), str):
+            bad(sc_node, f"scenario {sc_code!r} needs a greeting (a sentence)", _SCENARIO_KEYS)
+            continue
+        extra = [k for k in body if k not in _SCENARIO_KEYS]
+        for k in extra:
+            bad(sc_node, f"scenario {sc_code!r}: unknown key {k!r}", _SCENARIO_KEYS)
+        also = body.get("also_expected") or []
+        if not isinstance(also, list) or not all(isinstance(a, str) for a in also):
+            bad(sc_node, f"scenario {sc_code!r}: also_expected must be a list of intent codes")
+            also = []
+        scenarios[sc_code] = ScenarioSpec(
+            code=sc_code,
+            intent=code or path.stem,
+            greeting=str(body["greeting"]).strip(),
+            also_expected=tuple(also),
+            teller_note=str(body.get("teller_note") or "").strip(),
+        )
+
     spec = IntentSpec(
         code=code or path.stem,
         name=name,
@@ -251,6 +325,9 @@ def _parse_file(path: Path) -> _Parsed:
         prompts=MappingProxyType(prompts),
         examples=tuple(examples),
         path=path,
+        readback=templates.get("readback") or default_readback(slots, SLOT_NAMES),
+        summary=templates.get("summary") or default_summary(),
+        scenarios=MappingProxyType(scenarios),
     )
     return _Parsed(spec, issues)
 
@@ -293,6 +370,28 @@ def _check(directory: Path) -> tuple[dict[str, IntentSpec], list[CatalogIssue]]:
                         f"{paths[first.intent]}:{first.line} ({first.intent!r})",
                     )
                 )
+    scenario_owner: dict[str, str] = {}
+    for spec in specs.values():
+        for sc in spec.scenarios.values():
+            if sc.code in scenario_owner:
+                issues.append(
+                    CatalogIssue(
+                        spec.path,
+                        None,
+                        f"scenario {sc.code!r} also declared by intent {scenario_owner[sc.code]!r}",
+                    )
+                )
+            scenario_owner.setdefault(sc.code, spec.code)
+            for other in sc.also_expected:
+                if other not in specs:
+                    issues.append(
+                        CatalogIssue(
+                            spec.path,
+                            None,
+                            f"scenario {sc.code!r}: unknown intent {other!r} in also_expected",
+                            tuple(sorted(specs)),
+                        )
+                    )
     for code in INTENT_CODES:
         if code not in specs and not any(p.stem == code for p in _catalog_files(directory)):
             issues.append(
@@ -361,6 +460,13 @@ class Catalog:
     def examples(self) -> tuple[Example, ...]:
         """All examples, intent by intent (sorted by code), in file order."""
         return tuple(ex for spec in self._intents.values() for ex in spec.examples)
+
+    @property
+    def scenarios(self) -> Mapping[str, ScenarioSpec]:
+        """Scenario code → how a call the app sent for it opens (from the intent files)."""
+        return MappingProxyType(
+            {sc.code: sc for spec in self._intents.values() for sc in spec.scenarios.values()}
+        )
 
     def __iter__(self) -> Iterator[IntentSpec]:
         return iter(self._intents.values())

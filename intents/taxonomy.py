@@ -52,3 +52,8 @@ SLOT_CODES: Final[tuple[str, ...]] = tuple(SLOT_NAMES)
 
 #: The values of the ``medium`` slot.
 MEDIUM_VALUES: Final[tuple[str, ...]] = ("card", "passbook", "mobile_banking")
+
+#: Medium value → how tellers and callers say it.
+MEDIUM_NAMES: Final = MappingProxyType(
+    {"card": "银行卡", "passbook": "存折", "mobile_banking": "手机银行"}
+)

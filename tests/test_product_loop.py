@@ -41,7 +41,7 @@ def test_teller_correction_flows_into_the_next_model(tmp_path: Path) -> None:
     desk = build_frontdesk(settings, load_asr=False)  # bootstraps model v0001
     before = desk.understand(SENTENCE).intent.code
     target = "card_activation" if before != "card_activation" else "speak_to_teller"
-    case = desk.case_builder.build(
+    case = desk.case_for(
         [
             TranscriptSegment(
                 0.2, 2.5, SENTENCE, desk.normaliser.normalise(SENTENCE).normalized_text
@@ -50,7 +50,6 @@ def test_teller_correction_flows_into_the_next_model(tmp_path: Path) -> None:
         customer_id="demo-elderly-01",
         scenario=None,
         audio_seconds=3.0,
-        timings_ms={},
     )
 
     with TestClient(create_app(settings, desk)) as client:
@@ -62,7 +61,7 @@ def test_teller_correction_flows_into_the_next_model(tmp_path: Path) -> None:
         def headers(user: str) -> dict[str, str]:
             r = client.post("/api/login", json={"username": user, "password": PASSWORD})
             client.cookies.clear()
-            return {"Authorization": f"Bearer {r.json()['token']}"}
+            return {"Authorization": f"Bearer {r.cookies['fd_session']}"}
 
         teller, product = headers("t1"), headers("p1")
         r = client.patch(

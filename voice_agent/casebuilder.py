@@ -1,32 +1,57 @@
-"""Assemble a Case from a call's turns: one place for files and live calls.
+"""Project a call's final dialogue state into the teller's Case.
 
-``frontdesk handle`` (a recording cut by VAD) and the live WebSocket call
-(turns cut by pipecat) both end here, so a teller sees the same case
-whichever way the customer came in.
+The dialogue state is the call's one truth: the form the caller confirmed,
+the intent it fixed, the risk it merged turn by turn. A case is a view of
+that state plus the transcript and timings, never a second understanding of
+the joined transcript, so what the customer confirmed is what the teller
+receives. ``frontdesk handle`` (a recording cut by VAD) runs the same fold
+over its turns, so a file and a live call end up here the same way.
 """
 
 from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from typing import Protocol
 
-from intents.types import Slots
+from dialects.types import MANDARIN, Normalised, Replacement
+from intents.taxonomy import OUT_OF_SCOPE
+from intents.templates import Template, default_summary
+from intents.types import IntentPrediction, IntentScore
 from voice_agent.case import Case, Form, TranscriptSegment
-from voice_agent.form import KnownPayeeFacts, build_form
+from voice_agent.dialogue import DialogueState
+from voice_agent.form import build_form
 from voice_agent.summary import summarise
-from voice_agent.understanding import Understander, Understanding
+from voice_agent.understanding import Understanding
 
 SHANGHAI = timezone(timedelta(hours=8))
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_JOIN = "，"
 
 TENTATIVE_CONFIDENCE = 0.3
 """Highest intent confidence when only unclear speech was heard."""
 
-PayeeLookup = Callable[[str, str], KnownPayeeFacts | None]
-"""(customer_id, relation) → the profile's payee facts for that relation."""
+
+class IntentFacts(Protocol):
+    """What the case needs of a catalog intent (intents.catalog.IntentSpec)."""
+
+    @property
+    def name(self) -> str:
+        """Chinese display name."""
+        ...
+
+    @property
+    def required(self) -> tuple[tuple[str, ...], ...]:
+        """Required any-of slot groups."""
+        ...
+
+    @property
+    def summary(self) -> Template:
+        """The request part of the teller's summary."""
+        ...
 
 
 def new_case_id(now: float | None = None) -> str:
@@ -40,128 +65,135 @@ def new_case_id(now: float | None = None) -> str:
     return "c_" + "".join(reversed(chars))
 
 
-@dataclass(frozen=True)
-class IntentFacts:
-    """What the case builder needs to know about an intent from the catalog."""
+def call_intent(state: DialogueState) -> IntentPrediction:
+    """The call's intent: the one the dialogue fixed, else its best guess.
 
-    name: str
-    required: tuple[tuple[str, ...], ...]
+    A guess from unclear speech only is capped at :data:`TENTATIVE_CONFIDENCE`
+    (the case is marked for repetition).
+    """
+    pred = state.prediction or IntentPrediction(OUT_OF_SCOPE, 0.0)
+    if state.intent is not None and state.intent != pred.code:
+        # Fixed by the scenario (or a scenario's expected intent): keep the
+        # classifier's own choice as the first alternative for the teller.
+        pred = replace(
+            pred,
+            code=state.intent,
+            confidence=1.0 if not state.intent_assumed else max(pred.confidence, 0.5),
+            alternatives=(IntentScore(pred.code, pred.confidence), *pred.alternatives),
+        )
+    if state.tentative:
+        pred = replace(
+            pred,
+            confidence=min(pred.confidence, TENTATIVE_CONFIDENCE),
+            alternatives=tuple(
+                replace(a, confidence=min(a.confidence, TENTATIVE_CONFIDENCE))
+                for a in pred.alternatives
+            ),
+        )
+    return pred
+
+
+def call_normalised(state: DialogueState) -> Normalised:
+    """The call's words as one utterance: turns joined, dialect over all of them.
+
+    Replacement offsets are shifted into the joined text, so the console can
+    highlight the dialect words of any turn.
+    """
+    texts: list[str] = []
+    replacements: list[Replacement] = []
+    offset = 0
+    for n in state.heard:
+        replacements += [
+            replace(r, start=r.start + offset, end=r.end + offset) for r in n.replacements
+        ]
+        texts.append(n.text)
+        offset += len(n.text) + len(_JOIN)
+    dialects = [n for n in state.heard if n.dialect != MANDARIN]
+    strongest = max(dialects, key=lambda n: n.confidence) if dialects else None
+    mandarin_conf = max((n.confidence for n in state.heard), default=1.0)
+    return Normalised(
+        text=_JOIN.join(texts),
+        normalized_text=_JOIN.join(n.normalized_text for n in state.heard),
+        dialect=strongest.dialect if strongest else MANDARIN,
+        confidence=strongest.confidence if strongest else mandarin_conf,
+        replacements=tuple(replacements),
+    )
 
 
 class CaseBuilder:
-    """Turns transcript segments into a teller-ready Case."""
+    """Projects dialogue states into forms and cases.
+
+    Args:
+        intents: intent code → its catalog facts (``Catalog.intents``).
+        flag_names: risk flag code → Chinese name, for the summary.
+        scenario_notes: scenario code → the teller's note on it (catalog).
+    """
 
     def __init__(
         self,
-        understander: Understander,
         intents: Mapping[str, IntentFacts],
         flag_names: Mapping[str, str],
-        payee_lookup: PayeeLookup,
+        scenario_notes: Mapping[str, str],
     ) -> None:
-        self.understander = understander
         self.intents = intents
         self.flag_names = flag_names
-        self.payee_lookup = payee_lookup
+        self.scenario_notes = scenario_notes
 
-    def form_for(
-        self, intent: str, slots: Slots, intent_confidence: float, customer_id: str | None
-    ) -> Form:
-        """The form for ``intent``; a payee named by relation is completed from the profile."""
-        facts = self.intents.get(intent, IntentFacts(name=intent, required=()))
-        relation = slots.get("payee_relation")
-        payee = (
-            self.payee_lookup(customer_id, str(relation.value))
-            if relation is not None and customer_id and intent == "transfer"
-            else None
+    def form(self, state: DialogueState) -> Form:
+        """The form as the call stands: what the read-back names and the case holds."""
+        pred = call_intent(state)
+        spec = self.intents.get(pred.code)
+        required = spec.required if spec is not None else ()
+        return build_form(pred.code, state.slots, required, pred.confidence, state.profile)
+
+    def understanding(self, state: DialogueState) -> Understanding:
+        """The contract's Understanding of the whole call, from its state."""
+        return Understanding(
+            normalised=call_normalised(state),
+            intent=call_intent(state),
+            slots=state.slots,
+            risk=state.risk,
         )
-        return build_form(intent, slots, facts.required, intent_confidence, profile_payee=payee)
 
-    def understand_call(
+    def project(
         self,
+        state: DialogueState,
         transcript: Sequence[TranscriptSegment],
         customer_id: str | None,
-        intent_hint: str | None = None,
-    ) -> Understanding:
-        """Understand everything clearly said in the call as one request.
-
-        Slots and risk cues are often spread over turns (the amount in one,
-        the payee in the next), so the clear turns are joined and understood
-        together; the earlier turns also go in as history for risk rules.
-
-        When nothing was clear but ASR did produce words, those words are
-        still understood, tentatively: the intent's confidence is capped at
-        :data:`TENTATIVE_CONFIDENCE` (the case is marked for repetition), but
-        fraud cues in them are kept — a scam victim mumbling must not lose
-        the teller's warning.
-        """
-        clear = [s.text for s in transcript if not s.unclear and s.text.strip()]
-        tentative = not clear
-        if tentative:
-            clear = [s.text for s in transcript if s.text.strip()]
-        joined = "，".join(clear)
-        understanding = self.understander.understand(
-            joined, customer_id=customer_id, history=tuple(clear[:-1])
-        )
-        if tentative:
-            capped = tuple(
-                replace(a, confidence=min(a.confidence, TENTATIVE_CONFIDENCE))
-                for a in understanding.intent.alternatives
-            )
-            intent = replace(
-                understanding.intent,
-                confidence=min(understanding.intent.confidence, TENTATIVE_CONFIDENCE),
-                alternatives=capped,
-            )
-            understanding = replace(understanding, intent=intent)
-        if intent_hint and intent_hint != understanding.intent.code:
-            understanding = self.understander.with_intent(
-                understanding, intent_hint, customer_id=customer_id, history=tuple(clear[:-1])
-            )
-        return understanding
-
-    def build(
-        self,
-        transcript: Sequence[TranscriptSegment],
-        customer_id: str | None,
-        scenario: str | None,
         audio_seconds: float,
         timings_ms: Mapping[str, int],
         *,
-        understanding: Understanding | None = None,
         disconnected: bool = False,
         handoff_reason: str = "recording",
     ) -> Case:
-        """Build the case; ``understanding`` defaults to :meth:`understand_call`."""
-        if understanding is None:
-            understanding = self.understand_call(transcript, customer_id)
-        needs_repeat = not any(not s.unclear and s.text.strip() for s in transcript)
+        """The teller's case for a call whose dialogue ended in ``state``."""
+        understanding = self.understanding(state)
+        form = self.form(state)
         intent = understanding.intent.code
-        facts = self.intents.get(intent, IntentFacts(name=intent, required=()))
-        form = self.form_for(
-            intent, understanding.slots, understanding.intent.confidence, customer_id
-        )
+        spec = self.intents.get(intent)
         summary = summarise(
-            intent,
-            facts.name,
+            spec.summary if spec is not None else default_summary(),
+            spec.name if spec is not None else intent,
             form,
-            understanding.risk,
+            state.risk,
             self.flag_names,
             understanding.normalised.dialect,
-            scenario=scenario,
-            needs_repeat=needs_repeat,
+            scenario_note=self.scenario_notes.get(state.scenario or "", ""),
+            needs_repeat=state.tentative,
+            out_of_scope=intent == OUT_OF_SCOPE,
         )
         return Case(
             case_id=new_case_id(),
             created_at=datetime.now(SHANGHAI).isoformat(timespec="seconds"),
             customer_id=customer_id,
-            scenario=scenario,
+            scenario=state.scenario,
             audio_seconds=audio_seconds,
             transcript=tuple(transcript),
             understanding=understanding,
             form=form,
             summary=summary,
             timings_ms=dict(timings_ms),
-            needs_repeat=needs_repeat,
+            needs_repeat=state.tentative,
             disconnected=disconnected,
             handoff_reason="disconnected" if disconnected else handoff_reason,
         )

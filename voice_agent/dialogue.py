@@ -21,7 +21,15 @@ The rules, in the order they are tried on each turn:
 6. otherwise slots merge (a later turn overrides), the intent is fixed once
    confident (the scenario biases it), the first missing required field is
    asked for in one short sentence, and a complete request is read back
-   (amount in 大写, payee, account's last four digits one by one).
+   (amount in 大写, payee, account's last four digits one by one) with the
+   intent's read-back template from the catalog;
+7. a turn that only sets a scene (somebody phoned: a fraud pretext with no
+   ask yet) is not a finished call: the caller is invited to go on, once;
+8. at medium risk the read-back and the hand-over say that a teller will
+   check the request, so nothing is confirmed as if it were routine.
+
+The state is the call's one truth: the case a teller receives is projected
+from the final state (:mod:`voice_agent.projection`), never re-understood.
 """
 
 from __future__ import annotations
@@ -32,14 +40,16 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Literal, Protocol
 
-from intents.numerals import to_capital_yuan, to_spoken
+from dialects.types import Normalised
 from intents.taxonomy import OUT_OF_SCOPE, SLOT_NAMES
-from intents.types import Slots, SlotValue
+from intents.templates import Template
+from intents.types import IntentPrediction, Slots, SlotValue
 from models.errors import InputError
 from models.text import find_pinyin
 from voice_agent.form import KnownPayeeFacts
 from voice_agent.risk.types import RISK_LEVELS, RiskAssessment, RiskFlag
 from voice_agent.understanding import Understanding
+from voice_agent.wording import render_readback
 
 EventKind = Literal["prompt", "confirm", "case"]
 Awaiting = Literal["intent", "slot", "confirm", "correction", "done"]
@@ -61,6 +71,30 @@ class IntentRequirements(Protocol):
     @property
     def prompts(self) -> Mapping[str, str]:
         """Slot code → the short question asked when it is missing."""
+        ...
+
+    @property
+    def readback(self) -> Template:
+        """Which facts the read-back names (intents.templates)."""
+        ...
+
+
+class ScenarioSource(Protocol):
+    """A scenario as the catalog declares it (intents.catalog.ScenarioSpec)."""
+
+    @property
+    def intent(self) -> str:
+        """The intent the scenario assumes."""
+        ...
+
+    @property
+    def greeting(self) -> str:
+        """The first sentence the caller hears."""
+        ...
+
+    @property
+    def also_expected(self) -> tuple[str, ...]:
+        """Other intents the scenario makes likely."""
         ...
 
 
@@ -98,6 +132,11 @@ class Phrases:
     handoff_unclear: str = "不好意思，我没有听清楚。我请柜员来帮您，请稍等。"
     readback_prefix: str = "跟您核对一下："
     readback_suffix: str = "对吗？"
+    greeting: str = "您好，我是银行远程柜台的助手。请问您今天要办理什么业务？"
+    #: Said at medium risk, before the read-back's question and at hand-over.
+    teller_will_check: str = "这笔业务柜员还会和您再核实一下。"
+    #: A turn that only set the scene (somebody phoned): let the caller go on.
+    invite_more: str = "好的，您慢慢说。对方让您做什么了？"
     #: Matched by toneless pinyin too, so ASR homophones count (人公 for 人工).
     teller_cues: tuple[str, ...] = ("人工", "柜员", "真人")
     repeat_cues: tuple[str, ...] = (
@@ -117,37 +156,27 @@ class Phrases:
     no_cues: tuple[str, ...] = ("不对", "不是", "错了", "不行", "不要", "不用", "没对")
 
 
-#: Scenario code (contract.md) → its opening script. None is a plain call.
-SCENARIOS: Mapping[str | None, ScenarioScript] = MappingProxyType(
-    {
-        None: ScenarioScript(
-            greeting="您好，我是银行远程柜台的助手。请问您今天要办理什么业务？",
-        ),
-        "password_locked": ScenarioScript(
-            greeting="您好，您的密码被锁住了，我来帮您重置。请问是银行卡、存折，还是手机银行的密码？",
-            expected=("password_reset",),
-            default_intent="password_reset",
-        ),
-        "transfer_over_limit": ScenarioScript(
-            greeting="您好，您的转账超过了限额，请问您要转多少钱、转给谁？",
-            expected=("limit_adjustment", "transfer"),
-            default_intent="transfer",
-        ),
-        "limit_adjustment": ScenarioScript(
-            greeting="您好，您要调整转账限额。请问您想把限额调到多少钱？",
-            expected=("limit_adjustment",),
-            default_intent="limit_adjustment",
-        ),
+def scenario_scripts(
+    scenarios: Mapping[str, ScenarioSource], phrases: Phrases | None = None
+) -> Mapping[str | None, ScenarioScript]:
+    """Opening scripts from the catalog's scenarios; ``None`` is a plain call.
+
+    Args:
+        scenarios: scenario code → its declaration (``Catalog.scenarios``).
+        phrases: the wording; its ``greeting`` opens a plain call.
+    """
+    out: dict[str | None, ScenarioScript] = {
+        None: ScenarioScript(greeting=(phrases or Phrases()).greeting)
     }
-)
+    for code, sc in scenarios.items():
+        out[code] = ScenarioScript(
+            greeting=sc.greeting,
+            expected=(sc.intent, *sc.also_expected),
+            default_intent=sc.intent,
+        )
+    return MappingProxyType(out)
 
-#: The scenario codes the mobile app may send (contract.md), for validation.
-SCENARIO_CODES: tuple[str, ...] = tuple(code for code in SCENARIOS if code is not None)
 
-_MEDIUM_NAMES = MappingProxyType(
-    {"card": "银行卡", "passbook": "存折", "mobile_banking": "手机银行"}
-)
-_DIGIT_NAMES = "零一二三四五六七八九"
 _PUNCT = re.compile(r"[\s，。！？、,.!?~…：:；;“”\"'（）()]+")
 
 
@@ -161,7 +190,7 @@ class DialogueEvent:
         text: the short Mandarin sentence to show and speak.
         reason: why, for logs and tests: greeting, ask_intent, missing_slot,
             repeat, unclear, readback, deny, out_of_scope, complete,
-            teller_request, risk, unclear_limit.
+            teller_request, risk, unclear_limit, invite_more.
         slot: the slot asked for, when ``reason`` is missing_slot.
         flags: the risk flags behind a ``risk`` handoff.
     """
@@ -194,6 +223,15 @@ class DialogueState:
         history: the caller's earlier utterances (original text), for the
             risk rules that look across turns.
         history_intents: the intent predicted for each of them.
+        heard: the dialect analysis of each understood turn, for the case:
+            the clear turns, or the unclear ones while nothing was clear.
+        prediction: the classifier's prediction that fixed ``intent``, or the
+            most confident one so far while no intent is fixed (the case
+            needs an intent even when the call ended early).
+        tentative: only unclear speech has been understood so far; its
+            prediction is a guess (the case asks the teller to confirm).
+        invited: the caller was already invited to go on after a turn that
+            only set the scene.
         finished: a case event was emitted; the call is the teller's now.
     """
 
@@ -208,7 +246,16 @@ class DialogueState:
     unclear_turns: int = 0
     history: tuple[str, ...] = ()
     history_intents: tuple[str, ...] = ()
+    heard: tuple[Normalised, ...] = ()
+    prediction: IntentPrediction | None = None
+    tentative: bool = True
+    invited: bool = False
     finished: bool = False
+
+    @property
+    def filled(self) -> dict[str, int | str]:
+        """Every known value: the caller's words over the profile's facts."""
+        return self.profile.merged(self.slots).as_dict()
 
 
 @dataclass(frozen=True)
@@ -235,20 +282,18 @@ def merge_risk(older: RiskAssessment, newer: RiskAssessment) -> RiskAssessment:
     return RiskAssessment(level=level, score=max(older.score, newer.score), flags=tuple(flags))
 
 
+def _better(new: IntentPrediction, old: IntentPrediction | None) -> bool:
+    """Whether ``new`` is a more confident in-scope guess than ``old``."""
+    if old is None:
+        return True
+    if old.code == OUT_OF_SCOPE and new.code != OUT_OF_SCOPE:
+        return True
+    return new.code != OUT_OF_SCOPE and new.confidence > old.confidence
+
+
 def _mentions(text: str, cues: tuple[str, ...]) -> bool:
     """Whether ``text`` says one of ``cues``, in characters or in toneless pinyin."""
     return any(cue in text or find_pinyin(text, cue) is not None for cue in cues)
-
-
-def speak_digits(digits: str) -> str:
-    """Digits read one by one (1234 → 一二三四), as tellers read account tails."""
-    return "".join(_DIGIT_NAMES[int(c)] for c in digits if c.isdigit())
-
-
-def _speak_term(months: int) -> str:
-    if months % 12 == 0:
-        return f"{to_spoken(months // 12)}年"
-    return f"{to_spoken(months)}个月"
 
 
 class Dialogue:
@@ -257,7 +302,8 @@ class Dialogue:
     Args:
         intents: intent code → its requirements (a ``Catalog.intents``).
         phrases: the wording; defaults are short, polite Mandarin.
-        scenarios: scenario code → opening script.
+        scenarios: scenario code → opening script (:func:`scenario_scripts`
+            of the catalog); only a plain call when omitted.
         intent_threshold: confidence at which an intent is fixed.
         scenario_threshold: lower confidence accepted for the scenario's
             expected intents.
@@ -277,7 +323,7 @@ class Dialogue:
         intents: Mapping[str, IntentRequirements],
         *,
         phrases: Phrases | None = None,
-        scenarios: Mapping[str | None, ScenarioScript] = SCENARIOS,
+        scenarios: Mapping[str | None, ScenarioScript] | None = None,
         intent_threshold: float = 0.5,
         scenario_threshold: float = 0.2,
         max_unclear: int = 3,
@@ -286,7 +332,7 @@ class Dialogue:
         self.intents = intents
         self.payee_lookup = payee_lookup
         self.phrases = phrases or Phrases()
-        self.scenarios = scenarios
+        self.scenarios = scenarios if scenarios is not None else scenario_scripts({}, phrases)
         self.intent_threshold = intent_threshold
         self.scenario_threshold = scenario_threshold
         self.max_unclear = max_unclear
@@ -310,31 +356,39 @@ class Dialogue:
         )
         return DialogueStep(state, DialogueEvent("prompt", script.greeting, "greeting"))
 
-    def step(self, state: DialogueState, turn: Understanding | None) -> DialogueStep:
+    def step(
+        self,
+        state: DialogueState,
+        turn: Understanding | None,
+        *,
+        unclear: bool = False,
+    ) -> DialogueStep:
         """Advance the call by one caller turn.
 
         Args:
             state: the state returned by the previous step (or :meth:`start`).
-            turn: what was understood of the turn, or None when ASR judged it
-                unclear (mumbling, noise, a regurgitated prompt).
+            turn: what was understood of the turn, or None when ASR heard no
+                words at all.
+            unclear: ASR judged the turn unclear (mumbling, noise, a
+                regurgitated prompt). Its words, if any, were still
+                understood: their fraud cues are kept for the teller (a scam
+                victim mumbling must not lose the warning) and their intent
+                is a guess, but the caller is asked again.
 
         Returns:
             The new state and the event to send.
         """
+        slots_before = state.slots.as_dict()
+        if turn is not None:
+            state = self._absorb(state, turn, tentative=unclear)
         if state.finished:
             return DialogueStep(
                 state, DialogueEvent("case", self.phrases.handoff_complete, "finished")
             )
-        if turn is None:
+        if turn is None or unclear:
             return self._unclear(state)
 
         text = _PUNCT.sub("", turn.normalised.normalized_text)
-        state = replace(
-            state,
-            risk=merge_risk(state.risk, turn.risk),
-            history=(*state.history, turn.normalised.text),
-            history_intents=(*state.history_intents, turn.intent.code),
-        )
         if not text:
             return self._unclear(state)
         if _mentions(text, self.phrases.teller_cues) or (
@@ -352,20 +406,64 @@ class Dialogue:
                 flags=tuple(f for f in state.risk.flags if f.category == "fraud"),
             )
 
-        merged = state.slots.merged(turn.slots)
-        changed = merged.as_dict() != state.slots.as_dict()
-        state = replace(state, slots=merged)
+        changed = state.slots.as_dict() != slots_before
         if state.intent is None or state.intent_assumed:
             chosen = self._choose_intent(state, turn)
             if chosen is not None:
-                state = replace(state, intent=chosen, intent_assumed=False)
+                prediction = state.prediction if chosen != turn.intent.code else turn.intent
+                state = replace(state, intent=chosen, intent_assumed=False, prediction=prediction)
+                state = self._complete_payee(state)
 
         if state.awaiting in ("confirm", "correction") and not changed:
             if any(cue in text for cue in self.phrases.no_cues):
                 return self._say(state, "prompt", self.phrases.deny, "deny", awaiting="correction")
             if state.awaiting == "confirm" and any(cue in text for cue in self.phrases.yes_cues):
-                return self._handoff(state, self.phrases.handoff_complete, "complete")
+                return self._handoff(state, self._handoff_complete_text(state), "complete")
+        if self._only_sets_scene(state, turn):
+            state = replace(state, invited=True)
+            return self._say(state, "prompt", self.phrases.invite_more, "invite_more")
         return self._advance(state)
+
+    def _absorb(
+        self, state: DialogueState, turn: Understanding, *, tentative: bool
+    ) -> DialogueState:
+        """Fold what a turn said into the call: risk, history, slots, the best guess.
+
+        Done for every turn with words, also after the hand-over (a recording
+        goes on after the point where a live call would have stopped, and the
+        teller must see all of it) and for unclear turns (fraud cues only:
+        values from unclear speech are not filled into a form).
+        """
+        risk = turn.risk
+        if tentative:
+            risk = RiskAssessment(
+                level=turn.risk.level,
+                score=turn.risk.score,
+                flags=tuple(f for f in turn.risk.flags if f.category == "fraud"),
+            )
+            if not risk.flags:
+                risk = RiskAssessment()
+        if tentative:
+            heard = (*state.heard, turn.normalised) if state.tentative else state.heard
+        else:
+            heard = (*state.heard, turn.normalised) if not state.tentative else (turn.normalised,)
+        state = replace(
+            state,
+            risk=merge_risk(state.risk, risk),
+            history=(*state.history, turn.normalised.text),
+            history_intents=(*state.history_intents, turn.intent.code),
+            heard=heard,
+        )
+        if tentative:
+            if state.tentative and _better(turn.intent, state.prediction):
+                state = replace(state, prediction=turn.intent)
+            return state
+        slots = state.slots.merged(turn.slots)
+        prediction = state.prediction
+        if state.tentative or (state.intent is None and _better(turn.intent, prediction)):
+            prediction = turn.intent
+        state = replace(state, slots=slots, prediction=prediction, tentative=False)
+        return self._complete_payee(state)
 
     # -- the rules ------------------------------------------------------------
 
@@ -416,31 +514,42 @@ class Dialogue:
         intent = state.intent
         spec = self.intents.get(intent)
         if spec is None or not spec.required:
-            return self._handoff(state, self.phrases.handoff_complete, "complete")
-        state = self._complete_payee(state)
-        filled = state.profile.merged(state.slots).as_dict()
+            return self._handoff(state, self._handoff_complete_text(state), "complete")
+        filled = state.filled
         for group in spec.required:
             if group and not any(code in filled for code in group):
                 slot = group[0]
                 question = spec.prompts.get(slot) or f"请问{SLOT_NAMES.get(slot, slot)}是什么？"
                 return self._say(state, "prompt", question, "missing_slot", slot=slot)
-        text = self._readback(intent, spec, filled)
+        suffix = self.phrases.readback_suffix
+        if state.risk.level == "medium":
+            suffix = self.phrases.teller_will_check + suffix
+        text = render_readback(
+            spec.readback, filled, spec.name, self.phrases.readback_prefix, suffix
+        )
         return self._say(state, "confirm", text, "readback")
 
     def _complete_payee(self, state: DialogueState) -> DialogueState:
-        """Fill payee name/account/bank from the profile for a payee named by relation."""
+        """Payee name/account/bank from the profile, for a payee named by relation.
+
+        The one place the profile fills a form: the read-back, the confirmed
+        form and the teller's case all see the same ``state.profile``. It is
+        recomputed on every turn, so a payee the caller later names or spells
+        out replaces the profile's facts instead of mixing with them.
+        """
         filled = state.slots.as_dict()
+        intent = state.intent or (state.prediction.code if state.prediction else None)
+        facts = None
         if (
-            self.payee_lookup is None
-            or state.intent != "transfer"
-            or "payee_relation" not in filled
-            or "payee_account" in filled
-            or "payee_name" in filled
+            self.payee_lookup is not None
+            and intent == "transfer"
+            and "payee_relation" in filled
+            and "payee_account" not in filled
+            and "payee_name" not in filled
         ):
-            return state
-        facts = self.payee_lookup(str(filled["payee_relation"]))
+            facts = self.payee_lookup(str(filled["payee_relation"]))
         if facts is None:
-            return state
+            return replace(state, profile=Slots()) if state.profile.values else state
         known = (
             ("payee_name", facts.name),
             ("payee_account", facts.account),
@@ -451,27 +560,24 @@ class Dialogue:
         )
         return replace(state, profile=profile)
 
-    def _readback(
-        self, intent: str, spec: IntentRequirements, filled: Mapping[str, int | str]
-    ) -> str:
-        """One sentence with every value the teller will act on."""
-        parts = [spec.name]
-        if "amount" in filled:
-            label = "新限额" if intent == "limit_adjustment" else "金额"
-            parts.append(f"{label}{to_capital_yuan(int(filled['amount']))}")
-        if "term_months" in filled:
-            parts.append(f"存期{_speak_term(int(filled['term_months']))}")
-        if "payee_name" in filled:
-            parts.append(f"收款人{filled['payee_name']}")
-        elif "payee_relation" in filled:
-            parts.append(f"收款人是您{filled['payee_relation']}")
-        if "payee_bank" in filled:
-            parts.append(str(filled["payee_bank"]))
-        if "payee_account" in filled:
-            parts.append(f"账号尾号{speak_digits(str(filled['payee_account'])[-4:])}")
-        if "medium" in filled:
-            parts.append(_MEDIUM_NAMES.get(str(filled["medium"]), str(filled["medium"])))
-        return self.phrases.readback_prefix + "，".join(parts) + "。" + self.phrases.readback_suffix
+    def _handoff_complete_text(self, state: DialogueState) -> str:
+        if state.risk.level == "medium":
+            return self.phrases.handoff_complete + self.phrases.teller_will_check
+        return self.phrases.handoff_complete
+
+    def _only_sets_scene(self, state: DialogueState, turn: Understanding) -> bool:
+        """A turn with a fraud note but no request yet (有人打电话说是我儿子…).
+
+        Handing over or closing now would lose what the caller was about to
+        say they were asked to do, so the caller is invited to go on, once.
+        """
+        if state.invited or state.awaiting in ("confirm", "correction"):
+            return False
+        if state.risk.level not in ("none", "low"):
+            return False
+        if not any(f.category == "fraud" for f in turn.risk.flags):
+            return False
+        return not turn.slots.values
 
     def _unclear(self, state: DialogueState) -> DialogueStep:
         state = replace(state, unclear_turns=state.unclear_turns + 1)

@@ -29,7 +29,7 @@ def build_form(
     slots: Slots,
     required: Sequence[Sequence[str]],
     intent_confidence: float,
-    profile_payee: KnownPayeeFacts | None = None,
+    profile: Slots | None = None,
 ) -> Form:
     """Build the form for ``intent`` from the slots found in the call.
 
@@ -40,8 +40,9 @@ def build_form(
             of a group is filled, the group's first code is reported missing.
         intent_confidence: scales each field's confidence: a value read out
             of a sentence we barely understood deserves less trust.
-        profile_payee: payee facts from the customer's profile, used only for
-            fields the customer did not say.
+        profile: facts from the customer's profile (a payee named by
+            relation), used only for fields the customer did not say and
+            marked ``customer_profile`` so the teller confirms them.
 
     Returns:
         The form with every found field and the missing required ones.
@@ -55,16 +56,11 @@ def build_form(
             source="speech",
             evidence=v.evidence,
         )
-    if profile_payee is not None:
-        for code, value in (
-            ("payee_name", profile_payee.name),
-            ("payee_account", profile_payee.account),
-            ("payee_bank", profile_payee.bank),
-        ):
-            if value and code not in fields:
-                fields[code] = FormField(
-                    value=value, confidence=0.8, source="customer_profile", evidence=""
-                )
+    for v in (profile or Slots()).values:
+        if v.code not in fields:
+            fields[v.code] = FormField(
+                value=v.value, confidence=round(v.confidence, 3), source="customer_profile"
+            )
     return Form(type=intent, fields=fields, missing=missing_fields(fields, required))
 
 

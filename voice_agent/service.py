@@ -7,7 +7,7 @@ the CLI, the server and the live call all share one :class:`FrontDesk`.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,7 +21,8 @@ from models.errors import InputError, ModelError
 from voice_agent.asr import AsrEngine, WhisperEngine
 from voice_agent.audio import decode_audio
 from voice_agent.case import Case, TranscriptSegment
-from voice_agent.casebuilder import CaseBuilder, IntentFacts
+from voice_agent.casebuilder import CaseBuilder
+from voice_agent.dialogue import Dialogue, DialogueState, DialogueStep, scenario_scripts
 from voice_agent.form import KnownPayeeFacts
 from voice_agent.risk.engine import RiskEngine
 from voice_agent.risk.profiles import CustomerDirectory
@@ -55,11 +56,11 @@ class FrontDesk:
         self.customers = customers
         self._asr = asr
         self._vad = vad
+        self.scenarios = scenario_scripts(catalog.scenarios)
         self.case_builder = CaseBuilder(
-            understander,
-            intents=_intent_facts(catalog),
+            intents=catalog.intents,
             flag_names={code: rule.name for code, rule in risk.rules.flags.items()},
-            payee_lookup=self._payee_for_relation,
+            scenario_notes={code: sc.teller_note for code, sc in catalog.scenarios.items()},
         )
 
     @property
@@ -81,6 +82,75 @@ class FrontDesk:
         if payee is None:
             return None
         return KnownPayeeFacts(name=payee.name, account=payee.account, bank=payee.bank)
+
+    def dialogue_for(self, customer_id: str | None) -> Dialogue:
+        """The dialogue policy for one caller (their profile completes payees)."""
+        lookup = None
+        if customer_id:
+
+            def lookup(relation: str) -> KnownPayeeFacts | None:
+                return self._payee_for_relation(customer_id, relation)
+
+        return Dialogue(self.catalog.intents, scenarios=self.scenarios, payee_lookup=lookup)
+
+    def hear(
+        self,
+        dialogue: Dialogue,
+        state: DialogueState,
+        segment: TranscriptSegment,
+        customer_id: str | None,
+    ) -> DialogueStep:
+        """Fold one recognised turn into the call: understand it in context, then step.
+
+        The one fold shared by ``handle_audio`` and the live call, so a
+        recording and a phone call are understood the same way. Unclear
+        speech is still understood (fraud cues are kept), but the dialogue
+        treats it as unclear. Blocking (a few ms): live callers run it in a
+        thread.
+        """
+        text = segment.text.strip()
+        if not text:
+            return dialogue.step(state, None)
+        understanding = self.understander.understand(
+            text,
+            customer_id,
+            state.history,
+            state.history_intents,
+            call_slots=state.slots,
+            call_intent=state.intent,
+        )
+        return dialogue.step(state, understanding, unclear=segment.unclear)
+
+    def fold(
+        self,
+        segments: Sequence[TranscriptSegment],
+        customer_id: str | None,
+        scenario: str | None = None,
+    ) -> DialogueState:
+        """The dialogue's state after every turn of a recording, heard in order.
+
+        Raises:
+            InputError: unknown scenario (the message lists the valid ones).
+        """
+        dialogue = self.dialogue_for(customer_id)
+        state = dialogue.start(scenario).state
+        for segment in segments:
+            state = self.hear(dialogue, state, segment, customer_id).state
+        return state
+
+    def case_for(
+        self,
+        segments: Sequence[TranscriptSegment],
+        customer_id: str | None,
+        scenario: str | None = None,
+        audio_seconds: float = 0.0,
+        timings_ms: Mapping[str, int] | None = None,
+    ) -> Case:
+        """The teller's case for recognised turns, by the same fold as a live call."""
+        state = self.fold(segments, customer_id, scenario)
+        return self.case_builder.project(
+            state, segments, customer_id, audio_seconds, timings_ms or {}
+        )
 
     def understand(self, text: str, customer_id: str | None = None) -> Understanding:
         """Understand one utterance of text (``frontdesk understand``)."""
@@ -137,7 +207,7 @@ class FrontDesk:
             for s in spans
         ]
         t3 = time.perf_counter()
-        understanding = self.case_builder.understand_call(segments, customer_id)
+        state = self.fold(segments, customer_id, scenario)
         t4 = time.perf_counter()
         timings = {
             "decode": _ms(t1 - t0),
@@ -145,27 +215,13 @@ class FrontDesk:
             "asr": _ms(t3 - t2),
             "understand": _ms(t4 - t3),
         }
-        case = self.case_builder.build(
-            segments,
-            customer_id,
-            scenario,
-            audio.duration_s,
-            timings,
-            understanding=understanding,
-        )
+        case = self.case_builder.project(state, segments, customer_id, audio.duration_s, timings)
         total = _ms(time.perf_counter() - t0)
         return replace(case, timings_ms={**case.timings_ms, "total": total})
 
 
 def _ms(seconds: float) -> int:
     return round(seconds * 1000)
-
-
-def _intent_facts(catalog: Catalog) -> Mapping[str, IntentFacts]:
-    return {
-        code: IntentFacts(name=spec.name, required=tuple(tuple(g) for g in spec.required))
-        for code, spec in catalog.intents.items()
-    }
 
 
 def build_frontdesk(settings: Settings, *, load_asr: bool = True) -> FrontDesk:

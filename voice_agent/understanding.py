@@ -6,11 +6,11 @@ call and the tests run exactly the same code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from dialects.types import Normalised
-from intents.types import IntentPrediction, IntentScore, Slots
+from intents.types import IntentPrediction, Slots
 from voice_agent.risk.types import RiskAssessment, RiskInput
 
 
@@ -112,49 +112,34 @@ class Understander:
         customer_id: str | None = None,
         history: tuple[str, ...] = (),
         history_intents: tuple[str, ...] = (),
+        *,
+        call_slots: Slots | None = None,
+        call_intent: str | None = None,
     ) -> Understanding:
-        """Understand ``text``; ``history`` is the call's earlier utterances."""
+        """Understand ``text`` as one turn of a call.
+
+        Args:
+            text: the utterance.
+            customer_id: whose profile the risk engine compares against.
+            history: the call's earlier utterances.
+            history_intents: the intent predicted for each of them.
+            call_slots: the call's slots so far; transaction risk is judged
+                on them merged with this turn's (the payee said in one turn,
+                the amount in the next is one large transfer to a new payee).
+            call_intent: the intent the call has fixed, if any; risk rules
+                that depend on the intent use it instead of this turn's guess.
+        """
         normalised = self.normaliser.normalise(text)
         intent = self.classifier.predict(normalised.normalized_text)
         slots = self.slot_finder.extract(normalised.normalized_text)
         risk = self.risk.assess(
             RiskInput(
                 normalised=normalised,
-                intent=intent.code,
-                slots=slots,
+                intent=call_intent or intent.code,
+                slots=call_slots.merged(slots) if call_slots is not None else slots,
                 customer_id=customer_id,
                 history=history,
                 history_intents=history_intents,
             )
         )
         return Understanding(normalised=normalised, intent=intent, slots=slots, risk=risk)
-
-    def with_intent(
-        self,
-        understanding: Understanding,
-        intent: str,
-        customer_id: str | None = None,
-        history: tuple[str, ...] = (),
-    ) -> Understanding:
-        """Fix the intent (dialogue already knows it) and re-assess risk for it.
-
-        The classifier's own choice is kept as the first alternative, so a
-        teller can see that the model disagreed.
-        """
-        old = understanding.intent
-        fixed = replace(
-            old,
-            code=intent,
-            confidence=1.0,
-            alternatives=(IntentScore(old.code, old.confidence), *old.alternatives),
-        )
-        risk = self.risk.assess(
-            RiskInput(
-                normalised=understanding.normalised,
-                intent=intent,
-                slots=understanding.slots,
-                customer_id=customer_id,
-                history=history,
-            )
-        )
-        return replace(understanding, intent=fixed, risk=risk)

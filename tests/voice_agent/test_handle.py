@@ -143,7 +143,7 @@ def test_unclear_speech_is_understood_only_tentatively(desk: FrontDesk) -> None:
 
     text = "公安局的人让我把钱转到安全账户"
     seg = TranscriptSegment(0.3, 3.0, text, text, unclear=True)
-    case = desk.case_builder.build([seg], "demo-elderly-01", None, 3.5, {})
+    case = desk.case_for([seg], "demo-elderly-01", None, 3.5)
     assert case.needs_repeat
     assert case.understanding.intent.confidence <= TENTATIVE_CONFIDENCE
     assert case.understanding.risk.level == "high"

@@ -11,14 +11,13 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
-from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from models.errors import InputError
-from voice_agent.case import Case, TranscriptSegment
-from voice_agent.dialogue import SCENARIOS, Dialogue, DialogueEvent
+from voice_agent.case import Case, Form, TranscriptSegment
+from voice_agent.dialogue import DialogueEvent
 from voice_agent.live.events import (
     CaseEvent,
     ConfirmEvent,
@@ -26,7 +25,6 @@ from voice_agent.live.events import (
     PromptEvent,
     TranscriptEvent,
 )
-from voice_agent.understanding import Understanding
 
 if TYPE_CHECKING:
     from voice_agent.service import FrontDesk
@@ -45,8 +43,13 @@ class CallStart:
     scenario: str | None = None
 
 
-def parse_call_start(text: str) -> CallStart:
+def parse_call_start(text: str, valid_scenarios: Collection[str]) -> CallStart:
     """Parse and check the first JSON text frame of a call.
+
+    Args:
+        text: the frame.
+        valid_scenarios: the scenario codes the catalog declares
+            (``FrontDesk.scenarios``).
 
     Raises:
         InputError: not a JSON object, wrong types, or an unknown scenario
@@ -64,7 +67,7 @@ def parse_call_start(text: str) -> CallStart:
     scenario = data.get("scenario")
     if customer_id is not None and not isinstance(customer_id, str):
         raise InputError("customer_id must be a string or absent")
-    valid = [s for s in SCENARIOS if s is not None]
+    valid = [s for s in valid_scenarios if s is not None]
     if scenario is not None and scenario not in valid:
         raise InputError(f"unknown scenario {scenario!r} (valid: {', '.join(valid)}, or none)")
     return CallStart(customer_id=customer_id or None, scenario=scenario)
@@ -100,13 +103,7 @@ class CallSession:
         self.save_case = save_case
         self._send = send
         self.start = start
-        customer_id = start.customer_id
-        self.dialogue = Dialogue(
-            frontdesk.catalog.intents,
-            payee_lookup=(
-                partial(frontdesk.case_builder.payee_lookup, customer_id) if customer_id else None
-            ),
-        )
+        self.dialogue = frontdesk.dialogue_for(start.customer_id)
         opening = self.dialogue.start(start.scenario)
         self.state = opening.state
         self.greeting = opening.event
@@ -114,6 +111,7 @@ class CallSession:
         self.timings_ms: dict[str, int] = {"asr": 0, "understand": 0}
         self.audio_seconds = 0.0
         self.disconnected = False
+        self.confirmed_form: Form | None = None
         self.case: Case | None = None
         self.handed_over = asyncio.Event()
 
@@ -136,18 +134,11 @@ class CallSession:
         self.segments.append(seg)
         self.timings_ms["asr"] += turn.asr_ms
         await self.emit(TranscriptEvent(seg.text, seg.normalized_text, seg.unclear))
-        understanding: Understanding | None = None
-        if not seg.unclear and seg.text.strip():
-            t0 = time.perf_counter()
-            understanding = await asyncio.to_thread(
-                self.frontdesk.understander.understand,
-                seg.text,
-                self.start.customer_id,
-                self.state.history,
-                self.state.history_intents,
-            )
-            self.timings_ms["understand"] += round((time.perf_counter() - t0) * 1000)
-        step = self.dialogue.step(self.state, understanding)
+        t0 = time.perf_counter()
+        step = await asyncio.to_thread(
+            self.frontdesk.hear, self.dialogue, self.state, seg, self.start.customer_id
+        )
+        self.timings_ms["understand"] += round((time.perf_counter() - t0) * 1000)
         self.state = step.state
         await self._say(step.event)
 
@@ -155,43 +146,30 @@ class CallSession:
         if event.kind == "prompt":
             await self.emit(PromptEvent(event.text, event.reason, event.slot))
         elif event.kind == "confirm":
-            await self.emit(ConfirmEvent(event.text, self._form_preview()))
+            form = self.frontdesk.case_builder.form(self.state)
+            self.confirmed_form = form
+            await self.emit(ConfirmEvent(event.text, form.to_json()))
         else:
             case = await asyncio.to_thread(self.close_case, event.reason)
             await self.emit(CaseEvent(event.text, event.reason, case.to_json() if case else {}))
 
-    def _form_preview(self) -> dict[str, Any]:
-        """The form as it stands, shown next to the read-back."""
-        intent = self.state.intent or "out_of_scope"
-        form = self.frontdesk.case_builder.form_for(
-            intent, self.state.slots, 1.0 if self.state.intent else 0.0, self.start.customer_id
-        )
-        return form.to_json()
-
     def close_case(self, reason: str = "complete") -> Case | None:
-        """Build and save the case (once); None when the caller said nothing.
+        """Project the dialogue's state into the case and save it (once).
 
-        Blocking (understanding, storage): call it in a thread.
+        None when the caller said nothing. The case's form is the form of the
+        last read-back: both are :meth:`CaseBuilder.form` of the same state.
+        Blocking (storage): call it in a thread.
         """
         if self.case is not None:
             return self.case
         if not self.segments:
             return None
-        builder = self.frontdesk.case_builder
-        t0 = time.perf_counter()
-        understanding = builder.understand_call(
+        case = self.frontdesk.case_builder.project(
+            self.state,
             self.segments,
             self.start.customer_id,
-            intent_hint=self.state.intent,
-        )
-        self.timings_ms["understand"] += round((time.perf_counter() - t0) * 1000)
-        case = builder.build(
-            self.segments,
-            self.start.customer_id,
-            self.start.scenario,
             self.audio_seconds,
             {**self.timings_ms, "turns": len(self.segments)},
-            understanding=understanding,
             disconnected=self.disconnected,
             handoff_reason=reason,
         )
