@@ -198,3 +198,49 @@ def test_check_command_prints_ok_or_issues(
     assert len(lines) == 1
     assert lines[0].startswith(f"{catalog_dir / 'transfer.yaml'}:")
     assert "payee_bnak" in lines[0] and "(valid: amount, payee_name" in lines[0]
+
+
+def test_templates_default_when_absent_and_render(catalog_dir: Path) -> None:
+    spec = Catalog.load(catalog_dir).spec("card_loss")
+    # No readback/summary in the file: the intent still gets both.
+    assert spec.readback.render({"name": "挂失", "medium": "存折"}, sep="，") == "挂失，介质存折"
+    assert spec.summary.render({"name": "挂失"}) == "咨询挂失"
+
+
+def test_template_with_an_unknown_placeholder_names_the_valid_ones(catalog_dir: Path) -> None:
+    _rewrite(
+        catalog_dir / "card_loss.yaml", "examples:", 'readback: ["{name}", "{amount}"]\nexamples:'
+    )
+    issue = _only(check_catalog(catalog_dir))
+    assert issue.file.name == "card_loss.yaml"
+    assert issue.line is not None
+    assert "unknown placeholder {amount}" in issue.message
+    assert issue.choices == ("name", "medium")
+
+
+def test_template_part_must_be_text(catalog_dir: Path) -> None:
+    _rewrite(catalog_dir / "card_loss.yaml", "examples:", "summary: [要求, 3]\nexamples:")
+    issue = _only(check_catalog(catalog_dir))
+    assert "bad part 3" in issue.message
+
+
+def test_scenario_declared_twice_or_expecting_an_unknown_intent(catalog_dir: Path) -> None:
+    block = (
+        "scenarios:\n  password_locked:\n    greeting: 您好\n    also_expected: [nope]\nexamples:"
+    )
+    _rewrite(catalog_dir / "card_loss.yaml", "examples:", block)
+    _rewrite(
+        catalog_dir / "password_reset.yaml",
+        "examples:",
+        "scenarios:\n  password_locked:\n    greeting: 您好\nexamples:",
+    )
+    messages = [i.message for i in check_catalog(catalog_dir)]
+    assert any("unknown intent 'nope'" in m for m in messages), messages
+    assert any("scenario 'password_locked' also declared" in m for m in messages), messages
+
+
+def test_shipped_scenarios_are_the_contract_ones() -> None:
+    scenarios = Catalog.load().scenarios
+    assert set(scenarios) == {"password_locked", "transfer_over_limit", "limit_adjustment"}
+    assert scenarios["transfer_over_limit"].intent == "transfer"
+    assert "limit_adjustment" in scenarios["transfer_over_limit"].also_expected

@@ -308,3 +308,100 @@ def test_payee_named_by_relation_is_read_back_from_the_profile(catalog: Catalog)
     )
     assert steps[1].event.kind == "prompt"
     assert steps[1].event.slot == "payee_account"
+
+
+def _note(code: str = "impersonate_acquaintance") -> RiskAssessment:
+    """A fraud pretext only: a note for the teller, nothing asked yet."""
+    return RiskAssessment("low", 0.2, (RiskFlag(code, "fraud", "换了新号码", "核实"),))
+
+
+def test_a_turn_that_only_sets_the_scene_invites_the_caller_to_go_on(
+    dialogue: Dialogue,
+) -> None:
+    """有人打电话说是我儿子 must not end the call before the caller says what was asked."""
+    steps = run(dialogue, said("我儿子打电话来说换了新号码", "transfer", 0.6, risk=_note()))
+    assert steps[1].event.kind == "prompt"
+    assert steps[1].event.reason == "invite_more"
+    assert not steps[1].state.finished
+    # Only once: the next turn is handled as usual (here, a plain transfer).
+    steps.append(dialogue.step(steps[-1].state, said("转三万", slots={"amount": 30000})))
+    assert steps[2].event.reason == "missing_slot"
+
+
+def test_a_scam_told_in_two_turns_hands_over_before_asking_for_money(
+    dialogue: Dialogue,
+) -> None:
+    high = RiskAssessment("high", 0.9, (RiskFlag("kidnapping_hoax", "fraud", "出车祸", "核实"),))
+    steps = run(
+        dialogue,
+        said("我儿子打电话来说换了新号码", "transfer", 0.6, risk=_note()),
+        said("他说出了车祸要我马上打钱", "transfer", 0.8, risk=high),
+    )
+    assert [s.event.reason for s in steps[1:]] == ["invite_more", "risk"]
+    assert steps[2].event.kind == "case"
+    assert all(s.event.slot is None for s in steps)
+
+
+def test_medium_risk_read_back_says_a_teller_will_check(dialogue: Dialogue) -> None:
+    medium = RiskAssessment(
+        "medium", 0.5, (RiskFlag("third_party_instruction", "fraud", "对方让我", "核实"),)
+    )
+    steps = run(
+        dialogue,
+        said(
+            "对方让我转五万给张建国",
+            "transfer",
+            slots={"amount": 50000, "payee_name": "张建国"},
+            risk=medium,
+        ),
+        said("对的"),
+    )
+    assert steps[1].event.kind == "confirm"
+    assert dialogue.phrases.teller_will_check in steps[1].event.text
+    assert steps[2].event.reason == "complete"
+    assert dialogue.phrases.teller_will_check in steps[2].event.text
+
+
+def test_unclear_words_keep_their_fraud_cues_but_fill_nothing(dialogue: Dialogue) -> None:
+    high = RiskAssessment(
+        "high",
+        0.9,
+        (
+            RiskFlag("safe_account", "fraud", "安全账户", "核实"),
+            RiskFlag("large_amount", "transaction", "五万", "核实"),
+        ),
+    )
+    start = dialogue.start(None)
+    step = dialogue.step(
+        start.state,
+        said("安全账户五万", "transfer", 0.7, slots={"amount": 50000}, risk=high),
+        unclear=True,
+    )
+    assert step.event.reason == "unclear"
+    assert step.state.slots.as_dict() == {}
+    assert {f.code for f in step.state.risk.flags} == {"safe_account"}
+    assert step.state.tentative and step.state.prediction is not None
+
+
+def test_readback_follows_the_catalog_template(catalog: Catalog) -> None:
+    """An intent's read-back is data: change the template, the sentence changes."""
+    from dataclasses import replace as dc_replace
+
+    from intents.templates import Template, TemplatePart
+
+    spec = catalog.intents["time_deposit"]
+    custom = dc_replace(
+        spec,
+        readback=Template((TemplatePart(("存{term_months}",)), TemplatePart(("共{amount}",)))),
+    )
+    dialogue = Dialogue({**catalog.intents, "time_deposit": custom})
+    steps = run(
+        dialogue,
+        said("存一年定期五万", "time_deposit", slots={"amount": 50000, "term_months": 12}),
+    )
+    last = steps[-1].event
+    if last.kind == "prompt":  # the catalog may also require the medium
+        steps.append(dialogue.step(steps[-1].state, said("存折", slots={"medium": "passbook"})))
+        last = steps[-1].event
+    assert last.kind == "confirm"
+    assert last.text == "跟您核对一下：存一年，共伍万元整。对吗？"
