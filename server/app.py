@@ -1,7 +1,7 @@
 """``create_app``: the FastAPI application and its start-up.
 
-Start-up migrates the database, creates the demo accounts on first start,
-and loads the models in a background thread, so ``/healthz`` can say
+Start-up migrates the database, creates the demo accounts on first start
+(``--demo`` only), and loads the models in a background thread, so ``/healthz`` can say
 "loading" (503) instead of the port staying closed for the seconds it takes.
 """
 
@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from intents.catalog import Catalog
 from models.errors import ConfigError, FrontDeskError, InputError, ModelError
 from server.auth import DEMO_ACCOUNTS_FILE, ensure_demo_accounts
+from server.call_tokens import load_secret
 from server.catalog_store import effective_settings
 from server.db import make_engine, make_sessionmaker, migrate
 from server.deps import UnicodeJSONResponse
@@ -36,9 +37,14 @@ from server.errors import (
     InvalidChoiceError,
     NotFoundError,
     NotReadyError,
+    PayloadTooLargeError,
+    TooManyRequestsError,
+    UnsupportedMediaError,
 )
 from server.masking import install_log_masking
-from server.routes import auth, calls, cases, catalog, health
+from server.ratelimit import RateLimiter
+from server.routes import admin, auth, calls, cases, catalog, health
+from server.security import BodyLimitMiddleware, SecurityMiddleware
 from voice_agent.settings import Settings
 
 if TYPE_CHECKING:
@@ -47,9 +53,16 @@ if TYPE_CHECKING:
 log = logging.getLogger("server")
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+#: Every JSON body is small (a 2,000-character text is at most 8 KB of UTF-8).
+JSON_BODY_BYTES = 256 * 1024
+#: Multipart framing and form fields around an uploaded recording.
+UPLOAD_OVERHEAD_BYTES = 64 * 1024
 
 # Most specific first: the first matching class decides the status.
 _STATUS: tuple[tuple[type[FrontDeskError], int], ...] = (
+    (TooManyRequestsError, 429),
+    (PayloadTooLargeError, 413),
+    (UnsupportedMediaError, 415),
     (AuthError, 401),
     (ForbiddenError, 403),
     (NotFoundError, 404),
@@ -90,7 +103,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         status = _status_for(exc)
         if status >= 500 and not isinstance(exc, NotReadyError):
             log.warning("%s %s: %s", request.method, request.url.path, exc)
-        return UnicodeJSONResponse({"error": str(exc)}, status_code=status)
+        headers = None
+        if isinstance(exc, TooManyRequestsError):
+            headers = {"Retry-After": str(exc.retry_after)}
+        elif isinstance(exc, AuthError):
+            headers = {"WWW-Authenticate": "Bearer"}
+        return UnicodeJSONResponse({"error": str(exc)}, status_code=status, headers=headers)
 
     async def http_error(request: Request, exc: Exception) -> UnicodeJSONResponse:
         assert isinstance(exc, StarletteHTTPException)
@@ -114,10 +132,12 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 def _announce_demo_accounts(passwords: dict[str, str], path: Path) -> None:
-    # Printed (not logged) once: the only time the passwords are shown.
-    lines = [f"Front Desk demo accounts created (also in {path}, readable by you only):"]
-    lines += [f"  {role:8} password {pw}" for role, pw in passwords.items()]
-    print("\n".join(lines), flush=True)
+    # Where, never what: output ends up in logs, the passwords must not.
+    print(
+        f"Front Desk demo accounts ({', '.join(passwords)}) created; "
+        f"their passwords are in {path} (readable by you only)",
+        flush=True,
+    )
 
 
 def _load_frontdesk(settings: Settings) -> FrontDesk:
@@ -181,7 +201,7 @@ def create_app(settings: Settings, frontdesk: FrontDesk | None = None) -> FastAP
         await run_in_threadpool(migrate, engine)
         app.state.engine = engine
         app.state.sessions = make_sessionmaker(engine)
-        if settings.server.create_demo_accounts:
+        if settings.server.create_demo_accounts or settings.server.demo:
             with app.state.sessions() as session:
                 passwords = await run_in_threadpool(
                     ensure_demo_accounts, session, settings.data_dir
@@ -205,16 +225,32 @@ def create_app(settings: Settings, frontdesk: FrontDesk | None = None) -> FastAP
                 loader.cancel()
             engine.dispose()
 
+    docs = settings.server.api_docs
     app = FastAPI(
         title="Front Desk",
         default_response_class=UnicodeJSONResponse,
         lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
     )
     app.state.settings = settings
     app.state.frontdesk = frontdesk
     app.state.load_error = None
+    app.state.call_token_secret = load_secret(settings)
+    app.state.limits = {
+        "login": RateLimiter(settings.server.login_per_ip_per_minute),
+        "call": RateLimiter(settings.server.ws_per_ip_per_minute),
+    }
+    app.add_middleware(
+        BodyLimitMiddleware,
+        default_bytes=JSON_BODY_BYTES,
+        limits={"/api/calls": settings.server.max_upload_bytes + UPLOAD_OVERHEAD_BYTES},
+    )
+    # Added last, so it runs first: a cross-site request is refused before its body is read.
+    app.add_middleware(SecurityMiddleware, allowed_origins=settings.server.allowed_origins)
     _install_error_handlers(app)
-    for module in (health, auth, calls, cases, catalog):
+    for module in (health, auth, admin, calls, cases, catalog):
         app.include_router(module.router)
     _include_optional_routers(app)
     _install_pages(app)

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from intents.dataset import LabelledExample
 from models.errors import FrontDeskError, InputError
-from voice_agent.dialogue import SCENARIO_CODES
+from server.db import ROLES
 from voice_agent.settings import Settings
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
@@ -64,21 +64,56 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("handle", help="run the whole pipeline on audio files; one Case per file")
     p.add_argument("audio", nargs="+", type=Path, help="wav, flac, mp3 or ogg; any rate")
     p.add_argument("--customer-id", help="the caller's customer id")
-    p.add_argument("--scenario", choices=SCENARIO_CODES, help="why the mobile app sent the caller")
+    p.add_argument(
+        "--scenario",
+        help="why the mobile app sent the caller (a scenario of the catalog, e.g. password_locked)",
+    )
 
     p = sub.add_parser("serve", help="run the web server (customer page, teller console, API)")
     p.add_argument("--host", help="bind address (default from settings: 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default from settings: 8000)")
+    p.add_argument(
+        "--demo",
+        action="store_true",
+        help="demo mode: create demo staff accounts (passwords in the data dir's "
+        "demo-accounts.txt) and let the customer page mint call tokens for the demo "
+        "customer; never on a real deployment",
+    )
+
+    p = sub.add_parser("service-keys", help="credentials of the bank's systems")
+    keys = p.add_subparsers(dest="keys_command", required=True, parser_class=_Parser)
+    p = keys.add_parser("add", help="create a key; printed once as the last line of stdout")
+    p.add_argument("name", help="which system holds it, e.g. mobile-app")
+    p = keys.add_parser("revoke", help="revoke a key at once (every server)")
+    p.add_argument("name")
+    keys.add_parser("list", help="key names and whether they are revoked (never the keys)")
+
+    p = sub.add_parser(
+        "call-token", help="print a short-lived call token for one customer (last line)"
+    )
+    p.add_argument("customer_id")
+    p.add_argument("--scenario", help="why the mobile app sent the customer")
+    p.add_argument("--ttl", type=int, default=None, help="lifetime in seconds (default 300)")
 
     p = sub.add_parser("models", help="prepare and verify the models (run by the installer)")
     p.add_argument("action", choices=("prepare",), help="assemble/verify Whisper, load VAD")
 
     p = sub.add_parser("users", help="staff accounts")
     users = p.add_subparsers(dest="users_command", required=True, parser_class=_Parser)
-    p = users.add_parser("add", help="create a teller, product or admin account")
+    p = users.add_parser("add", help="create a teller, supervisor, product or admin account")
     p.add_argument("username")
-    p.add_argument("role", choices=("teller", "product", "admin"))
-    p.add_argument("--password", help="default: a random one, printed once")
+    p.add_argument("role", choices=ROLES)
+    p.add_argument(
+        "--languages",
+        default="mandarin",
+        help="comma-separated languages served (mandarin, shanghainese); default mandarin",
+    )
+    p.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password (>= 12 characters) from standard input; without it a "
+        "random one is generated and printed once",
+    )
 
     add_intents_commands(sub)
     return parser
@@ -182,9 +217,65 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from server.app import create_app
 
+    if args.demo:
+        server = settings.server.model_copy(update={"demo": True, "create_demo_accounts": True})
+        settings = settings.model_copy(update={"server": server})
     host = args.host or settings.server.host
     port = args.port or settings.server.port
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    return EXIT_OK
+
+
+def _service_keys(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    from server import admin
+
+    if args.keys_command == "add":
+        key = admin.add_key(settings, args.name)
+        print(f"service key {args.name!r} created; it is shown only now:", file=out)
+        print(key, file=out)
+    elif args.keys_command == "revoke":
+        admin.revoke_key(settings, args.name)
+        print(f"service key {args.name!r} revoked", file=out)
+    else:
+        for row in admin.list_keys(settings):
+            state = "revoked" if row["revoked"] else "active"
+            print(f"{row['name']}\t{row['prefix']}…\t{state}\t{row['created_at']}", file=out)
+    return EXIT_OK
+
+
+def _call_token(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    from intents.catalog import Catalog
+    from server.call_tokens import expires_iso, load_secret, mint, scenario_codes
+
+    ttl = args.ttl if args.ttl is not None else settings.server.call_token_ttl_s
+    catalog = Catalog.load(settings.understanding.catalog_dir)
+    token, grant = mint(
+        load_secret(settings),
+        args.customer_id,
+        args.scenario,
+        ttl,
+        scenario_codes(catalog),
+        max_ttl_s=settings.server.call_token_max_ttl_s,
+    )
+    print(f"call token for {grant.customer_id}, valid until {expires_iso(grant)}:", file=out)
+    print(token, file=out)
+    return EXIT_OK
+
+
+def _users(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    from server.admin import add_user
+
+    languages = [code.strip() for code in args.languages.split(",") if code.strip()]
+    password = None
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise UsageError("frontdesk users add: --password-stdin read an empty password")
+    created = add_user(settings, args.username, args.role, password, languages)
+    print(f"user {args.username} ({args.role}; {', '.join(languages)}) created", file=out)
+    if password is None:
+        # Asked for no password: the generated one is shown this once, on the terminal.
+        print(f"password: {created}", file=out)
     return EXIT_OK
 
 
@@ -220,11 +311,11 @@ def run(
 
         return run_intents(args, settings, corrections_loader=corrections, out=out)
     if args.command == "users":
-        from server.admin import add_user
-
-        password = add_user(settings, args.username, args.role, args.password)
-        print(f"user {args.username} ({args.role}) created; password: {password}", file=out)
-        return EXIT_OK
+        return _users(args, settings, out)
+    if args.command == "service-keys":
+        return _service_keys(args, settings, out)
+    if args.command == "call-token":
+        return _call_token(args, settings, out)
     raise UsageError(f"unknown command {args.command!r}")
 
 

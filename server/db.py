@@ -40,7 +40,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # sharing one PostgreSQL database, so they migrate one at a time.
 _PG_MIGRATION_LOCK = 0x46444553  # "FDES"
 
-ROLES = ("teller", "product", "admin")
+ROLES = ("teller", "supervisor", "product", "admin")
 CASE_STATUSES = ("open", "accepted", "rejected", "escalated")
 CORRECTION_STATUSES = ("pending", "accepted", "rejected")
 RISK_RANK = {"none": 0, "low": 1, "medium": 2, "high": 3}
@@ -65,6 +65,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    #: Languages the member of staff serves callers in (mandarin, shanghainese ...).
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 
 class AuthSession(Base):
@@ -76,6 +78,21 @@ class AuthSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    #: Sessions unused for ``server.session_idle_minutes`` end.
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ServiceKey(Base):
+    """A credential of one of the bank's systems; only its SHA-256 is stored."""
+
+    __tablename__ = "service_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class CaseRow(Base):
@@ -105,6 +122,7 @@ class AuditEntry(Base):
     """One change, append-only: the database itself refuses UPDATE and DELETE."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_actor_action_at", "actor", "action", "at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)

@@ -1,4 +1,5 @@
-"""Request dependencies: database session, logged-in user, role checks, FrontDesk.
+"""Request dependencies: database session, logged-in user, role checks, service
+keys, FrontDesk.
 
 Used as ``Annotated`` aliases (``DbDep``, ``TellerDep`` ...) so each route's
 signature says what it needs. They raise domain errors; app.py maps those to
@@ -17,7 +18,9 @@ from sqlalchemy.orm import Session
 
 from intents.catalog import Catalog
 from server.auth import StaffUser, session_user
-from server.errors import AuthError, ForbiddenError, NotReadyError
+from server.errors import AuthError, ForbiddenError, NotReadyError, TooManyRequestsError
+from server.ratelimit import RateLimiter
+from server.service_keys import ServiceCaller, service_caller
 
 if TYPE_CHECKING:
     # Only for types: importing the service loads the whole speech stack.
@@ -58,30 +61,66 @@ def current_user(request: Request, db: DbDep) -> StaffUser:
     """The logged-in user.
 
     Raises:
-        AuthError: no token, or an unknown or expired one.
+        AuthError: no token, or an unknown, expired or idle one.
     """
     token = request_token(request)
     if token is None:
         raise AuthError("not logged in: log in first (POST /api/login)")
-    return session_user(db, token)
+    idle = request.app.state.settings.server.session_idle_minutes
+    return session_user(db, token, idle_minutes=idle)
 
 
 CurrentUser = Annotated[StaffUser, Depends(current_user)]
 
 
-def require(role: str) -> Callable[[StaffUser], StaffUser]:
-    """A dependency admitting ``role`` and admins."""
+def require(*roles: str) -> Callable[[StaffUser], StaffUser]:
+    """A dependency admitting ``roles`` and admins."""
 
     def check(user: CurrentUser) -> StaffUser:
-        if user.role not in (role, "admin"):
-            raise ForbiddenError(f"this needs the {role} role; you are logged in as {user.role}")
+        if user.role not in (*roles, "admin"):
+            needed = " or ".join(roles)
+            raise ForbiddenError(f"this needs the {needed} role; you are logged in as {user.role}")
         return user
 
     return check
 
 
-TellerDep = Annotated[StaffUser, Depends(require("teller"))]
+#: Supervisors work the queue too (and alone may decide escalations).
+TellerDep = Annotated[StaffUser, Depends(require("teller", "supervisor"))]
 ProductDep = Annotated[StaffUser, Depends(require("product"))]
+AdminDep = Annotated[StaffUser, Depends(require())]
+
+
+def current_service(request: Request, db: DbDep) -> ServiceCaller:
+    """The bank system calling, from ``Authorization: Bearer KEY``.
+
+    Raises:
+        AuthError: no key, or an unknown or revoked one.
+    """
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise AuthError("a service key is required: Authorization: Bearer KEY")
+    return service_caller(db, value.strip())
+
+
+ServiceDep = Annotated[ServiceCaller, Depends(current_service)]
+
+
+def client_ip(request: Request) -> str:
+    """The peer address (the rate limits' key)."""
+    return request.client.host if request.client else "unknown"
+
+
+def limit(request: Request, limiter: RateLimiter, what: str) -> None:
+    """Count one request of this client against ``limiter``.
+
+    Raises:
+        TooManyRequestsError: over the limit, with the seconds to wait.
+    """
+    wait = limiter.hit(client_ip(request))
+    if wait:
+        raise TooManyRequestsError(f"too many {what} from this address", retry_after=wait)
 
 
 def get_frontdesk(request: Request) -> FrontDesk:

@@ -31,3 +31,19 @@ class ForbiddenError(FrontDeskError):
 
 class NotReadyError(FrontDeskError):
     """The models are still loading (or failed to load) (HTTP 503)."""
+
+
+class TooManyRequestsError(FrontDeskError):
+    """Too many attempts; try again after ``retry_after`` seconds (HTTP 429)."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PayloadTooLargeError(InputError):
+    """A body, text or upload over its limit (HTTP 413)."""
+
+
+class UnsupportedMediaError(InputError):
+    """An upload that is not one of the accepted audio formats (HTTP 415)."""

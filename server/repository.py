@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from intents.taxonomy import MEDIUM_VALUES, SLOT_CODES
+from server.customer_view import mask_text
 from server.db import (
     CASE_STATUSES,
     CORRECTION_STATUSES,
@@ -27,11 +28,17 @@ from server.db import (
     Correction,
     utcnow,
 )
-from server.errors import ConflictError, InvalidChoiceError, NotFoundError
+from server.errors import ConflictError, ForbiddenError, InvalidChoiceError, NotFoundError
 from server.masking import mask_account
 from voice_agent.case import Case
 
 DECISIONS = {"accept": "accepted", "reject": "rejected", "escalate": "escalated"}
+#: Decided cases are frozen: no edits, no second decision.
+FINAL_STATUSES = ("accepted", "rejected")
+#: Who may decide an escalated case (never the one who escalated it).
+CHECKER_ROLES = ("supervisor", "admin")
+#: Fields whose change by a teller bars that teller from accepting a high-risk case.
+MONEY_FIELDS = ("amount", "payee_account", "payee_name", "payee_relation", "payee_bank")
 SYSTEM_ACTOR = "system"
 _INT_SLOTS = ("amount", "term_months")
 
@@ -207,6 +214,18 @@ def _decision(row: CaseRow) -> dict[str, Any] | None:
     }
 
 
+def open_case(session: Session, case_id: str, *, actor: str) -> dict[str, Any]:
+    """A case's detail for a member of staff, auditing that they opened it.
+
+    Raises:
+        NotFoundError: no such case.
+    """
+    _load(session, case_id)
+    append_audit(session, actor=actor, action="case.opened", case_id=case_id)
+    session.commit()
+    return case_detail(session, case_id)
+
+
 def case_detail(session: Session, case_id: str) -> dict[str, Any]:
     """A case for its detail page: full Case JSON (account unmasked), status, audit, decision.
 
@@ -311,6 +330,10 @@ def correct_case(
     values = {code: _check_slot_value(code, v) for code, v in fields.items()}
 
     row = _load(session, case_id, for_update=True)
+    if row.status in FINAL_STATUSES:
+        raise ConflictError(
+            f"case {case_id} is {row.status} by {row.decided_by}: decided cases cannot be changed"
+        )
     data = copy.deepcopy(row.data)
     form = data.setdefault("form", {"type": row.intent, "fields": {}, "missing": []})
     form_fields: dict[str, Any] = form.setdefault("fields", {})
@@ -388,15 +411,66 @@ def _upsert_correction(session: Session, data: Mapping[str, Any], actor: str) ->
     pending.created_by = actor
 
 
+def _changed_money_fields(session: Session, case_id: str, actor: str) -> list[str]:
+    """The amount/payee fields ``actor`` changed on the case, from its audit trail."""
+    changed: list[str] = []
+    rows = session.scalars(
+        select(AuditEntry).where(
+            AuditEntry.case_id == case_id,
+            AuditEntry.actor == actor,
+            AuditEntry.action == "case.corrected",
+        )
+    )
+    for entry in rows:
+        fields = (entry.after or {}).get("fields") or {}
+        changed += [code for code in MONEY_FIELDS if code in fields and code not in changed]
+    return changed
+
+
+def _check_maker_checker(
+    session: Session, row: CaseRow, *, actor: str, role: str, decision: str, reason: str | None
+) -> None:
+    """The four-eyes rules; raises ForbiddenError or InvalidChoiceError."""
+    if row.status == "escalated":
+        if decision == "escalate":
+            raise ConflictError(f"case {row.case_id} is already escalated")
+        if role not in CHECKER_ROLES:
+            raise ForbiddenError("an escalated case is decided by a supervisor")
+        if actor == row.decided_by:
+            raise ForbiddenError("you escalated this case: another supervisor must decide it")
+    if decision != "accept" or row.risk_level != "high":
+        return
+    if reason is None:
+        raise InvalidChoiceError("a reason is required to accept a high-risk case")
+    changed = _changed_money_fields(session, row.case_id, actor)
+    if changed:
+        raise ForbiddenError(
+            f"you changed {', '.join(changed)} of this high-risk case: "
+            "another teller or a supervisor must accept it (or escalate it)"
+        )
+
+
 def decide_case(
-    session: Session, case_id: str, *, actor: str, decision: str, reason: str | None
+    session: Session,
+    case_id: str,
+    *,
+    actor: str,
+    decision: str,
+    reason: str | None,
+    role: str = "teller",
 ) -> dict[str, Any]:
     """Accept, reject or escalate a case, with its audit entry.
 
+    Maker–checker: an escalated case is decided by a supervisor other than
+    the one who escalated it; accepting a high-risk case needs a reason,
+    and not from a teller who changed its amount or payee.
+
     Raises:
         NotFoundError: no such case.
-        InvalidChoiceError: unknown decision, or no reason for reject/escalate.
-        ConflictError: the case was already accepted or rejected.
+        InvalidChoiceError: unknown decision, or no reason for reject,
+            escalate or accepting a high-risk case.
+        ConflictError: the case was already accepted or rejected (frozen).
+        ForbiddenError: a maker–checker rule forbids this actor.
     """
     if decision not in DECISIONS:
         raise InvalidChoiceError(
@@ -406,8 +480,9 @@ def decide_case(
     if decision in ("reject", "escalate") and reason is None:
         raise InvalidChoiceError(f"a reason is required to {decision} a case")
     row = _load(session, case_id, for_update=True)
-    if row.status in ("accepted", "rejected"):
+    if row.status in FINAL_STATUSES:
         raise ConflictError(f"case {case_id} is already {row.status} by {row.decided_by}")
+    _check_maker_checker(session, row, actor=actor, role=role, decision=decision, reason=reason)
     before = {"status": row.status}
     now = utcnow()
     row.status = DECISIONS[decision]
@@ -464,8 +539,24 @@ def _correction_json(c: Correction) -> dict[str, Any]:
     }
 
 
-def list_corrections(session: Session, status: str | None = "pending") -> list[dict[str, Any]]:
-    """Corrections with ``status`` (None: all), oldest first."""
+def masked_correction(c: dict[str, Any]) -> dict[str, Any]:
+    """A correction as product staff see it: account numbers masked everywhere."""
+    slots = dict(c["slots"])
+    if slots.get("payee_account"):
+        slots["payee_account"] = mask_account(str(slots["payee_account"]))
+    slots = {k: mask_text(v) if isinstance(v, str) else v for k, v in slots.items()}
+    return {
+        **c,
+        "text": mask_text(c["text"]),
+        "normalized_text": mask_text(c["normalized_text"]),
+        "slots": slots,
+    }
+
+
+def list_corrections(
+    session: Session, status: str | None = "pending", *, masked: bool = False
+) -> list[dict[str, Any]]:
+    """Corrections with ``status`` (None: all), oldest first; ``masked`` hides accounts."""
     if status is not None and status not in CORRECTION_STATUSES:
         raise InvalidChoiceError(
             f"unknown status {status!r}; valid statuses: {', '.join(CORRECTION_STATUSES)}"
@@ -473,7 +564,8 @@ def list_corrections(session: Session, status: str | None = "pending") -> list[d
     query = select(Correction).order_by(Correction.id)
     if status is not None:
         query = query.where(Correction.status == status)
-    return [_correction_json(c) for c in session.scalars(query)]
+    rows = [_correction_json(c) for c in session.scalars(query)]
+    return [masked_correction(c) for c in rows] if masked else rows
 
 
 def review_correction(

@@ -1,10 +1,20 @@
 """``WS /ws/call``: the customer's live call (contract.md).
 
-The route only moves bytes and JSON: the first text frame says who calls
-and why (``{"customer_id"?, "scenario"?}``), then binary frames carry 16 kHz
-mono signed 16-bit PCM, and the server answers with JSON events
-(transcript, prompt, confirm, case, error). Everything else is
+The route moves bytes and JSON and guards the door: the first text frame
+must carry a call token (``{"token": …}``, see server.call_tokens); the
+customer and scenario come from the token only, never from the caller.
+Without a valid token the caller gets one ``error`` event with
+``"code": "unauthorized"`` and a 4401 close, and nothing else. Then binary
+frames carry 16 kHz mono signed 16-bit PCM, and the server answers with
+JSON events (transcript, prompt, confirm, case, error), each projected to
+the customer view (server.customer_view) on its way out: no risk, flags,
+profile facts or advice, accounts masked. Everything else is
 voice_agent.live: the pipecat pipeline, the dialogue and the case.
+
+Limits: handshakes per address per minute (``server.ws_per_ip_per_minute``),
+a call with no frame for ``server.ws_idle_s`` is over (the caller is gone),
+and no call outlasts ``server.ws_max_call_s`` of wall-clock time. The
+``Origin`` check happens before the handshake (server.security).
 
 When the case is handed over the server closes the socket normally; when
 the caller goes away first, what they said is still transcribed and saved
@@ -17,6 +27,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -24,17 +35,24 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
 from models.errors import InputError
+from server.call_tokens import CallGrant, verify
+from server.customer_view import event_view
+from server.errors import AuthError
 from server.repository import save_case as store_case
 from voice_agent.case import Case
-from voice_agent.live import ErrorEvent, LiveCall, LiveEvent, parse_call_start
+from voice_agent.live import CallStart, ErrorEvent, LiveCall, LiveEvent
 
 router = APIRouter()
 log = logging.getLogger("server.ws")
 
-#: RFC 6455 close codes used here.
+#: Close codes used here (RFC 6455 and the 4xxx application range).
 CLOSE_NORMAL = 1000
+CLOSE_GOING_AWAY = 1001
 CLOSE_POLICY = 1008  # the client broke the protocol (bad first frame)
 CLOSE_TRY_AGAIN = 1013  # models are still loading
+CLOSE_UNAUTHORIZED = 4401  # no valid call token
+CLOSE_IDLE = 4408  # nothing received for server.ws_idle_s
+CLOSE_RATE_LIMITED = 4429  # too many calls from this address
 #: How long a client may take to send its first frame.
 HANDSHAKE_TIMEOUT_S = 10.0
 
@@ -58,74 +76,131 @@ async def _send_json(websocket: WebSocket, payload: dict[str, Any]) -> None:
     await websocket.send_text(json.dumps(payload, ensure_ascii=False))
 
 
-async def _refuse(websocket: WebSocket, message: str, code: int) -> None:
-    await _send_json(websocket, ErrorEvent(message).to_json())
-    await websocket.close(code=code, reason=message[:120])
+async def _refuse(websocket: WebSocket, message: str, code: int, kind: str | None = None) -> None:
+    event = ErrorEvent(message).to_json()
+    if kind:
+        event["code"] = kind
+    await _send_json(websocket, event)
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        await websocket.close(code=code, reason=message[:120])
 
 
-@router.websocket("/ws/call")
-async def call(websocket: WebSocket) -> None:
-    """One live call, from handshake to handoff (or hang-up)."""
-    await websocket.accept()
-    frontdesk = getattr(websocket.app.state, "frontdesk", None)
-    if frontdesk is None:
-        await _refuse(websocket, "models are still loading; try again shortly", CLOSE_TRY_AGAIN)
-        return
+async def _read_grant(websocket: WebSocket) -> CallGrant | None:
+    """The first frame's call token, checked; None after refusing the caller."""
     try:
         first = await asyncio.wait_for(websocket.receive(), HANDSHAKE_TIMEOUT_S)
     except TimeoutError:
         await _refuse(websocket, "no start frame received", CLOSE_POLICY)
-        return
+        return None
     if first["type"] == "websocket.disconnect":
-        return
-    text = first.get("text")
-    if text is None:
+        return None
+    try:
+        text = first.get("text")
+        data = json.loads(text) if text is not None else None
+        token = data.get("token") if isinstance(data, dict) else None
+        return verify(websocket.app.state.call_token_secret, token)
+    except (ValueError, AuthError):
         await _refuse(
             websocket,
-            'first frame must be JSON text {"customer_id"?, "scenario"?}, not audio',
-            CLOSE_POLICY,
+            'a call token is required: first frame {"token": "…"}',
+            CLOSE_UNAUTHORIZED,
+            "unauthorized",
+        )
+        return None
+
+
+def _intent_names(websocket: WebSocket) -> dict[str, str]:
+    return {spec.code: spec.name for spec in websocket.app.state.catalog}
+
+
+@router.websocket("/ws/call")
+async def call(websocket: WebSocket) -> None:
+    """One live call, from token check to handoff (or hang-up)."""
+    server = websocket.app.state.settings.server
+    await websocket.accept()
+    peer = websocket.client.host if websocket.client else "unknown"
+    wait = websocket.app.state.limits["call"].hit(peer)
+    if wait:
+        await _refuse(
+            websocket,
+            f"too many calls from this address; try again in {wait} s",
+            CLOSE_RATE_LIMITED,
+            "rate_limited",
         )
         return
-    try:
-        start = parse_call_start(text)
-    except InputError as e:
-        await _refuse(websocket, str(e), CLOSE_POLICY)
+    grant = await _read_grant(websocket)
+    if grant is None:
         return
+    frontdesk = getattr(websocket.app.state, "frontdesk", None)
+    if frontdesk is None:
+        await _refuse(websocket, "models are still loading; try again shortly", CLOSE_TRY_AGAIN)
+        return
+    names = _intent_names(websocket)
 
     async def send(event: LiveEvent) -> None:
         if websocket.application_state == WebSocketState.CONNECTED:
-            await _send_json(websocket, event.to_json())
+            await _send_json(websocket, event_view(event.to_json(), names))
 
-    live = LiveCall(frontdesk, _case_saver(websocket), send, start)
+    try:
+        live = LiveCall(
+            frontdesk,
+            _case_saver(websocket),
+            send,
+            CallStart(customer_id=grant.customer_id, scenario=grant.scenario),
+        )
+    except InputError as e:  # a scenario the loaded dialogue does not know
+        await _refuse(websocket, str(e), CLOSE_POLICY)
+        return
     await live.start()
-    disconnected = await _pump_audio(websocket, live)
+    deadline = time.monotonic() + server.ws_max_call_s
+    outcome = await _pump_audio(websocket, live, idle_s=server.ws_idle_s, deadline=deadline)
+    if outcome == "too_long":
+        await live.session.emit(ErrorEvent("call too long: handing over to a teller"))
+    disconnected = outcome in ("caller_left", "idle")
     await live.finish(disconnected=disconnected)
-    if not disconnected and websocket.application_state == WebSocketState.CONNECTED:
+    if websocket.application_state == WebSocketState.CONNECTED:
+        code = CLOSE_IDLE if outcome == "idle" else CLOSE_NORMAL
         # The caller may hang up as the case is handed over: nothing is lost then.
         with contextlib.suppress(WebSocketDisconnect, RuntimeError):
-            await websocket.close(code=CLOSE_NORMAL)
+            await websocket.close(code=code)
 
 
-async def _pump_audio(websocket: WebSocket, live: LiveCall) -> bool:
-    """Feed binary frames to the call until handoff; True when the caller left."""
+async def _pump_audio(
+    websocket: WebSocket, live: LiveCall, *, idle_s: float, deadline: float
+) -> str:
+    """Feed binary frames to the call until it ends; says how.
+
+    Returns:
+        ``handed_over``, ``caller_left``, ``idle`` (no frame for ``idle_s``)
+        or ``too_long`` (past ``deadline``, a ``time.monotonic()`` value).
+    """
     handed_over = asyncio.create_task(live.handed_over.wait())
     try:
         while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return "too_long"
             receive = asyncio.create_task(websocket.receive())
             done, _ = await asyncio.wait(
-                {receive, handed_over}, return_when=asyncio.FIRST_COMPLETED
+                {receive, handed_over},
+                timeout=min(idle_s, left),
+                return_when=asyncio.FIRST_COMPLETED,
             )
             if receive not in done:
                 receive.cancel()
-                return False
+                with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
+                    await receive
+                if handed_over in done:
+                    return "handed_over"
+                return "too_long" if time.monotonic() >= deadline else "idle"
             message = receive.result()
             if message["type"] == "websocket.disconnect":
-                return True
+                return "caller_left"
             if message.get("bytes") is not None:
                 await live.feed(message["bytes"])
             else:
                 await live.session.emit(ErrorEvent("after the start frame, send binary PCM frames"))
     except WebSocketDisconnect:
-        return True
+        return "caller_left"
     finally:
         handed_over.cancel()

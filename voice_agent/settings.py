@@ -57,6 +57,15 @@ class AsrSettings(BaseModel):
     max_no_speech_prob: float = Field(
         default=0.25, description="Above this the turn is unclear (probably not speech)."
     )
+    encoder_window_s: float = Field(
+        default=15.0,
+        description="Shortest encoder window (s): a turn is encoded in this window, or in "
+        "its own length plus encoder_window_margin_s when longer, instead of Whisper's "
+        "padded 30 s. 30 goes back to the stock 30 s window (benchmarks/RESULTS.md).",
+    )
+    encoder_window_margin_s: float = Field(
+        default=1.3, description="Silence the encoder window keeps after the turn (s)."
+    )
 
 
 class AudioSettings(BaseModel):
@@ -99,7 +108,44 @@ class ServerSettings(BaseModel):
         "postgresql+psycopg://user:pass@host/db to share one queue between servers.",
     )
     session_hours: float = 12.0
-    create_demo_accounts: bool = True
+    create_demo_accounts: bool = Field(
+        default=False, description="Create demo staff accounts on first start (serve --demo)."
+    )
+    # The trust boundary (issue 8): who may call, what a caller may see.
+    demo: bool = Field(
+        default=False,
+        description="Demo mode (serve --demo): the customer page mints a call token for "
+        "demo_customer_id on each call; never on a real deployment.",
+    )
+    demo_customer_id: str = "demo-elderly-01"
+    call_token_secret: str | None = Field(
+        default=None,
+        description="HMAC secret for call tokens; default a random one kept in "
+        "data_dir/call-token.key. Servers sharing a database must share it.",
+    )
+    call_token_ttl_s: int = Field(default=300, description="Default call-token lifetime.")
+    call_token_max_ttl_s: int = Field(default=3600, description="Longest ttl_s allowed.")
+    api_docs: bool = Field(default=False, description="Serve /docs, /redoc, /openapi.json.")
+    secure_cookies: bool = Field(
+        default=True,
+        description="Session cookie only over https (browsers treat http://localhost as "
+        "secure); turn off only behind plain http on a trusted network.",
+    )
+    session_idle_minutes: float = Field(
+        default=30.0, description="A session unused this long ends."
+    )
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins besides the server's own that may open calls and post.",
+    )
+    max_text_chars: int = 2000
+    max_upload_bytes: int = 20 * 1024 * 1024
+    ws_idle_s: float = Field(default=20.0, description="A call with no frame this long ends.")
+    ws_max_call_s: float = Field(default=900.0, description="Wall-clock limit of one call.")
+    ws_per_ip_per_minute: int = 30
+    login_per_ip_per_minute: int = 30
+    login_failures_per_account: int = 5
+    login_lockout_minutes: float = 15.0
 
 
 class Settings(BaseSettings):

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from server.deps import CatalogDep, DbDep, TellerDep, UnicodeJSONResponse
-from server.repository import case_detail, correct_case, decide_case, list_queue, queue_version
+from server.repository import correct_case, decide_case, list_queue, open_case, queue_version
 
 router = APIRouter(prefix="/api/cases")
 
@@ -85,15 +85,21 @@ async def queue_events(request: Request, user: TellerDep) -> StreamingResponse:
 
 @router.get("/{case_id}")
 def get_case(case_id: str, db: DbDep, user: TellerDep) -> UnicodeJSONResponse:
-    """The full case (account unmasked), its status, audit trail and decision."""
-    return UnicodeJSONResponse(case_detail(db, case_id))
+    """The full case (account unmasked), its status, audit trail and decision.
+
+    Opening a case is audited: who looked at which customer's case, when.
+    """
+    return UnicodeJSONResponse(open_case(db, case_id, actor=user.username))
 
 
 @router.patch("/{case_id}")
 def patch_case(
     case_id: str, body: CorrectionBody, db: DbDep, user: TellerDep, catalog: CatalogDep
 ) -> UnicodeJSONResponse:
-    """Correct the intent and/or form fields; audited, and queued as a correction."""
+    """Correct the intent and/or form fields; audited, and queued as a correction.
+
+    409 once the case is accepted or rejected: decided cases are frozen.
+    """
     required = {spec.code: spec.required for spec in catalog}
     detail = correct_case(
         db,
@@ -109,8 +115,18 @@ def patch_case(
 
 @router.post("/{case_id}/decision")
 def decide(case_id: str, body: DecisionBody, db: DbDep, user: TellerDep) -> UnicodeJSONResponse:
-    """Accept, reject or escalate the case (audited)."""
+    """Accept, reject or escalate the case (audited), under the maker–checker rules.
+
+    An escalated case is decided by a supervisor who did not escalate it;
+    accepting a high-risk case needs a reason and a teller who did not
+    change its amount or payee (403 otherwise).
+    """
     detail = decide_case(
-        db, case_id, actor=user.username, decision=body.decision, reason=body.reason
+        db,
+        case_id,
+        actor=user.username,
+        role=user.role,
+        decision=body.decision,
+        reason=body.reason,
     )
     return UnicodeJSONResponse(detail)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
+from intents.catalog import IntentDraft
 from server.catalog_store import catalog_json, load_editable
 from server.deps import (
     CatalogDep,
@@ -19,7 +20,12 @@ from server.deps import (
     UnicodeJSONResponse,
 )
 from server.errors import NotFoundError
-from server.repository import append_audit, list_corrections, review_correction
+from server.repository import (
+    append_audit,
+    list_corrections,
+    masked_correction,
+    review_correction,
+)
 from server.routes.calls import UnderstandBody, understand_text
 
 router = APIRouter(prefix="/api")
@@ -31,6 +37,20 @@ class ExampleBody(BaseModel):
     """One example sentence to add to an intent."""
 
     text: str
+
+
+class IntentBody(BaseModel):
+    """A new intent from the product console (the catalog file's keys)."""
+
+    code: str
+    name: str
+    description: str
+    examples: list[str]
+    slots: list[str] = []
+    required: list[list[str]] = []
+    prompts: dict[str, str] = {}
+    readback: list[str | list[str]] | None = None
+    summary: list[str | list[str]] | None = None
 
 
 class ReviewBody(BaseModel):
@@ -64,10 +84,47 @@ def get_catalog(user: ProductDep, catalog: CatalogDep) -> UnicodeJSONResponse:
 
 @router.post("/catalog/try")
 def try_sentence(
-    body: UnderstandBody, user: ProductDep, frontdesk: FrontDeskDep
+    body: UnderstandBody, request: Request, user: ProductDep, frontdesk: FrontDeskDep
 ) -> UnicodeJSONResponse:
     """What the current model makes of a sentence (with the words that drove it)."""
-    return understand_text(frontdesk, body)
+    return understand_text(request, frontdesk, body)
+
+
+@router.post("/catalog/intents", status_code=201)
+def add_intent(
+    body: IntentBody, request: Request, db: DbDep, user: ProductDep
+) -> UnicodeJSONResponse:
+    """Add an intent to the editable catalog (validated like a file; audited).
+
+    It gets prompts for its missing slots, a read-back and a summary from
+    its templates (or the defaults), and reaches the classifier at the next
+    ``frontdesk intents train``.
+    """
+    state = request.app.state
+    catalog = load_editable(state.settings)
+    spec = catalog.add_intent(
+        IntentDraft(
+            code=body.code.strip(),
+            name=body.name.strip(),
+            description=body.description.strip(),
+            examples=tuple(body.examples),
+            slots=tuple(body.slots),
+            required=tuple(tuple(g) for g in body.required if g),
+            prompts=body.prompts,
+            readback=list(body.readback) if body.readback is not None else None,
+            summary=list(body.summary) if body.summary is not None else None,
+        )
+    )
+    state.catalog = catalog
+    append_audit(
+        db,
+        actor=user.username,
+        action="catalog.intent_added",
+        after={"intent": spec.code, "file": str(spec.path)},
+    )
+    db.commit()
+    view = next(i for i in catalog_json(catalog)["intents"] if i["code"] == spec.code)
+    return UnicodeJSONResponse(view, status_code=201)
 
 
 @router.post("/catalog/{code}/examples", status_code=201)
@@ -98,9 +155,13 @@ def add_example(
 
 @router.get("/corrections")
 def corrections(db: DbDep, user: ProductDep, status: str = "pending") -> UnicodeJSONResponse:
-    """Tellers' corrections with ``status`` (pending, accepted, rejected or all)."""
+    """Tellers' corrections with ``status`` (pending, accepted, rejected or all).
+
+    Product staff see transcripts and accounts masked: they judge wording,
+    not customers.
+    """
     return UnicodeJSONResponse(
-        {"corrections": list_corrections(db, None if status == "all" else status)}
+        {"corrections": list_corrections(db, None if status == "all" else status, masked=True)}
     )
 
 
@@ -111,8 +172,8 @@ def review(
     """Accept (feeds the next training run) or reject a correction."""
     return UnicodeJSONResponse(
         {
-            "correction": review_correction(
-                db, correction_id, actor=user.username, decision=body.decision
+            "correction": masked_correction(
+                review_correction(db, correction_id, actor=user.username, decision=body.decision)
             )
         }
     )

@@ -2,6 +2,11 @@
 // hangs up. The microphone goes through an AudioWorklet (16 kHz s16le,
 // 20 ms chunks) to WS /ws/call; the system's words come back as events,
 // shown large and spoken (zh-CN, slowly) for elderly callers.
+//
+// Who calls is decided by the bank, not by this page: the bank's app opens
+// it with ?token= (a short-lived call token for one customer), which is
+// taken out of the address bar at once. On a demo server (serve --demo)
+// a page without a token asks the server for one for the demo customer.
 (function () {
   "use strict";
 
@@ -24,6 +29,13 @@
   const errorEl = document.getElementById("error");
 
   const params = new URLSearchParams(window.location.search);
+  const appToken = params.get("token");
+  if (appToken) {
+    // Keep the token out of history, bookmarks and screenshots of the address bar.
+    params.delete("token");
+    const rest = params.toString();
+    window.history.replaceState(null, "", window.location.pathname + (rest ? "?" + rest : ""));
+  }
   let call = null; // the call in progress, see start()
 
   function setState(name) {
@@ -106,13 +118,24 @@
     return scheme + "//" + window.location.host + "/ws/call";
   }
 
-  function startFrame() {
-    const frame = {};
-    const customer = params.get("customer_id");
+  /** The call token: the app's, or (demo server only) a fresh one for the demo customer. */
+  async function callToken() {
+    if (appToken) return appToken;
+    const body = {};
     const scenario = params.get("scenario");
-    if (customer) frame.customer_id = customer;
-    if (scenario) frame.scenario = scenario;
-    return JSON.stringify(frame);
+    if (scenario) body.scenario = scenario;
+    const r = await fetch("/api/demo/call-token", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(body),
+    });
+    if (!r.ok) {
+      const e = new Error("no call token (" + r.status + ")");
+      e.name = r.status === 404 ? "NoTokenError" : "TokenError";
+      throw e;
+    }
+    return (await r.json()).token;
   }
 
   function micError(err) {
@@ -192,11 +215,27 @@
       showError("这个浏览器不能录音，请换一个浏览器（例如最新的 Chrome）。", String(err));
       return;
     }
+    let token;
+    try {
+      token = await callToken();
+    } catch (err) {
+      cleanup(c);
+      call = null;
+      button.disabled = false;
+      setState("error");
+      showError(
+        err.name === "NoTokenError"
+          ? "请从手机银行里打开这个页面，再按“呼叫”。"
+          : "连不上服务台，请稍后再按“呼叫”。",
+        String(err)
+      );
+      return;
+    }
     const ws = new WebSocket(callUrl());
     ws.binaryType = "arraybuffer";
     c.ws = ws;
     ws.onopen = () => {
-      ws.send(startFrame());
+      ws.send(JSON.stringify({ token: token }));
       button.disabled = false;
       setButton(true);
       setState("listening");
@@ -249,7 +288,11 @@
         stopAudio(c);
         break;
       case "error":
-        showError("服务台出了点问题，请稍后再按“呼叫”。", ev.message);
+        if (ev.code === "unauthorized") {
+          showError("通话凭证过期了：请从手机银行重新打开这个页面。", ev.message);
+        } else {
+          showError("服务台出了点问题，请稍后再按“呼叫”。", ev.message);
+        }
         break;
       default:
         break;

@@ -1,5 +1,6 @@
 """Server fixtures: a database per test (SQLite file and throwaway PostgreSQL),
-one real text-only FrontDesk per session, and apps with logged-in clients."""
+one real text-only FrontDesk per session, apps with logged-in clients, and
+service keys for the bank-system routes."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 import pytest
@@ -21,6 +22,8 @@ from sqlalchemy.orm import Session
 from server.app import create_app
 from server.auth import create_user
 from server.db import make_engine, make_sessionmaker, migrate
+from server.deps import SESSION_COOKIE
+from server.service_keys import add_service_key
 from voice_agent.settings import ServerSettings, Settings
 
 if TYPE_CHECKING:
@@ -28,6 +31,13 @@ if TYPE_CHECKING:
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 PASSWORD = "correct horse battery"
+
+
+def session_token(response: Any) -> str:
+    """The session token a login set as its cookie (it is never in the body)."""
+    token = response.cookies.get(SESSION_COOKIE)
+    assert token, f"no {SESSION_COOKIE} cookie in {response.headers.get('set-cookie')!r}"
+    return str(token)
 
 
 def _free_port() -> int:
@@ -159,6 +169,14 @@ def login(client: TestClient) -> Callable[[str], dict[str, str]]:
         r = client.post("/api/login", json={"username": role, "password": PASSWORD})
         assert r.status_code == 200, r.text
         client.cookies.clear()  # each test picks its identity through headers
-        return {"Authorization": f"Bearer {r.json()['token']}"}
+        return {"Authorization": f"Bearer {session_token(r)}"}
 
     return log_in
+
+
+@pytest.fixture()
+def service(client: TestClient) -> dict[str, str]:
+    """Bearer headers with a fresh service key (the bank's mobile-app back end)."""
+    with client.app.state.sessions() as session:  # type: ignore[attr-defined]
+        key = add_service_key(session, "mobile-app")
+    return {"Authorization": f"Bearer {key}"}

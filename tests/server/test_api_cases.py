@@ -52,7 +52,11 @@ def test_detail_shows_full_account_queue_masks_it(client: TestClient, login: Log
     assert detail["case"]["form"]["fields"]["payee_account"]["value"] == ACCOUNT
     assert detail["status"] == "open"
     assert detail["decision"] is None
-    assert [e["action"] for e in detail["audit"]] == ["case.created"]
+    # Opening a case is audited: who looked at which customer's case.
+    assert [(e["action"], e["actor"]) for e in detail["audit"]] == [
+        ("case.created", "system"),
+        ("case.opened", "teller"),
+    ]
     r = client.get("/api/cases/c_nope", headers=teller)
     assert r.status_code == 404
     assert "c_nope" in r.json()["error"]
@@ -110,8 +114,9 @@ def test_patch_audits_and_creates_a_correction_product_reviews(
     accepted = client.get("/api/corrections?status=accepted", headers=product).json()
     assert [c["reviewed_by"] for c in accepted["corrections"]] == ["product"]
     trail = client.get("/api/cases/c_fix", headers=teller).json()["audit"]
-    assert trail[-1]["action"] == "correction.accept"
-    assert trail[-1]["actor"] == "product"
+    assert trail[-2]["action"] == "correction.accept"
+    assert trail[-2]["actor"] == "product"
+    assert trail[-1]["action"] == "case.opened"
 
 
 def test_decision_flow(client: TestClient, login: Login) -> None:
@@ -137,7 +142,7 @@ def test_decision_flow(client: TestClient, login: Login) -> None:
 
 
 def test_escalated_case_stays_queued_until_decided(client: TestClient, login: Login) -> None:
-    teller = login("teller")
+    teller, supervisor = login("teller"), login("supervisor")
     _store(client, make_case("c_esc", risk_level="high", risk_score=0.9))
     r = client.post(
         "/api/cases/c_esc/decision",
@@ -147,9 +152,12 @@ def test_escalated_case_stays_queued_until_decided(client: TestClient, login: Lo
     assert r.status_code == 200, r.text
     [item] = client.get("/api/cases", headers=teller).json()["cases"]
     assert (item["case_id"], item["status"]) == ("c_esc", "escalated")
-    client.post(
-        "/api/cases/c_esc/decision", json={"decision": "reject", "reason": "诈骗"}, headers=teller
+    r = client.post(
+        "/api/cases/c_esc/decision",
+        json={"decision": "reject", "reason": "诈骗"},
+        headers=supervisor,
     )
+    assert r.status_code == 200, r.text
     assert client.get("/api/cases", headers=teller).json()["cases"] == []
 
 

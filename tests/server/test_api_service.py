@@ -18,8 +18,12 @@ def test_healthz_is_ok_once_models_are_loaded(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
 
 
-def test_understand_returns_the_contract_with_chinese_unescaped(client: TestClient) -> None:
-    r = client.post("/api/understand", json={"text": "阿拉要汇五万块钞票拨阿拉儿子"})
+def test_understand_returns_the_contract_with_chinese_unescaped(
+    client: TestClient, service: dict[str, str]
+) -> None:
+    r = client.post(
+        "/api/understand", json={"text": "阿拉要汇五万块钞票拨阿拉儿子"}, headers=service
+    )
     assert r.status_code == 200
     body = r.json()
     assert {"text", "normalized_text", "dialect", "intent", "slots", "risk"} <= set(body)
@@ -38,20 +42,25 @@ def test_understand_returns_the_contract_with_chinese_unescaped(client: TestClie
     ],
 )
 def test_bad_understand_requests_are_explained(
-    client: TestClient, content: bytes, status: int, message: str
+    client: TestClient, service: dict[str, str], content: bytes, status: int, message: str
 ) -> None:
     r = client.post(
-        "/api/understand", content=content, headers={"Content-Type": "application/json"}
+        "/api/understand",
+        content=content,
+        headers={"Content-Type": "application/json", **service},
     )
     assert r.status_code == status
     assert message in r.json()["error"]
 
 
-def test_unreadable_audio_is_a_400_and_nothing_is_queued(client: TestClient, login: Login) -> None:
+def test_unreadable_audio_is_a_400_and_nothing_is_queued(
+    client: TestClient, login: Login, service: dict[str, str]
+) -> None:
     r = client.post(
         "/api/calls",
-        files={"file": ("call.wav", b"RIFF this is not audio at all", "audio/wav")},
+        files={"file": ("call.wav", b"RIFF\x00\x00\x00\x00WAVE but no audio at all", "audio/wav")},
         data={"customer_id": "demo-elderly-01"},
+        headers=service,
     )
     assert r.status_code == 400
     assert r.json()["error"]
@@ -59,6 +68,7 @@ def test_unreadable_audio_is_a_400_and_nothing_is_queued(client: TestClient, log
         "/api/calls",
         files={"file": ("call.wav", b"x", "audio/wav")},
         data={"scenario": "lottery_win"},
+        headers=service,
     )
     assert r.status_code == 422
     assert "password_locked" in r.json()["error"]

@@ -23,7 +23,7 @@ def test_migration_matches_models_and_is_idempotent(db_url: str) -> None:
         version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one()
     engine.dispose()
     assert diff == []
-    assert version == "0001"
+    assert version == "0002"
 
 
 @pytest.mark.parametrize(

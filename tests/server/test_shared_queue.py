@@ -17,7 +17,7 @@ from server.auth import create_user
 from server.repository import save_case
 from tests.live_server import serve
 from tests.server.builders import make_case
-from tests.server.conftest import PASSWORD
+from tests.server.conftest import PASSWORD, session_token
 from voice_agent.settings import ServerSettings, Settings
 
 if TYPE_CHECKING:
@@ -40,8 +40,8 @@ def test_two_servers_share_one_queue(tmp_path: Path, db_url: str, frontdesk: Fro
         assert not (tmp_path / "b" / "demo-accounts.txt").exists()
         with app_a.state.sessions() as session:
             create_user(session, "wang", "teller", PASSWORD)
-        token = a.post("/api/login", json={"username": "wang", "password": PASSWORD}).json()
-        headers = {"Authorization": f"Bearer {token['token']}"}
+        r = a.post("/api/login", json={"username": "wang", "password": PASSWORD})
+        headers = {"Authorization": f"Bearer {session_token(r)}"}
         with app_a.state.sessions() as session:
             save_case(session, make_case("c_a_low", risk_level="low", risk_score=0.2))
         with app_b.state.sessions() as session:
@@ -91,7 +91,7 @@ def test_event_stream_announces_cases_saved_by_another_server(
     with app.state.sessions() as session:
         create_user(session, "li", "teller", PASSWORD)
     token = httpx.post(f"{base}/api/login", json={"username": "li", "password": PASSWORD})
-    headers = {"Authorization": f"Bearer {token.json()['token']}"}
+    headers = {"Authorization": f"Bearer {session_token(token)}"}
     assert httpx.get(f"{base}/api/cases/events").status_code == 401
     other = create_app(_settings(tmp_path, "other", db_url), frontdesk)
     with (
