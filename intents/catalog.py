@@ -101,6 +101,25 @@ class ScenarioSpec:
 
 
 @dataclass(frozen=True)
+class IntentDraft:
+    """A new intent as product staff describe it, before it is validated.
+
+    ``readback`` and ``summary`` are the YAML shapes (lists of parts); None
+    gives the defaults every intent gets.
+    """
+
+    code: str
+    name: str
+    description: str
+    examples: tuple[str, ...]
+    slots: tuple[str, ...] = ()
+    required: tuple[tuple[str, ...], ...] = ()
+    prompts: Mapping[str, str] = field(default_factory=dict)
+    readback: list[Any] | None = None
+    summary: list[Any] | None = None
+
+
+@dataclass(frozen=True)
 class CatalogIssue:
     """One problem found in a catalog file.
 
@@ -491,6 +510,34 @@ class Catalog:
         blob = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
+    def add_intent(self, draft: IntentDraft) -> IntentSpec:
+        """Write a new intent's file and re-validate the whole catalog.
+
+        The file is removed again when the catalog would be invalid, so a
+        bad draft never leaves a half-added intent behind.
+
+        Raises:
+            ConfigError: the code exists or is not a plain identifier, or the
+                draft is invalid (the message names the first problem).
+        """
+        if not re.fullmatch(r"[a-z][a-z0-9_]{1,40}", draft.code):
+            raise ConfigError(
+                f"intent code {draft.code!r} must be lower-case letters, digits and _ "
+                "(2–41 characters, starting with a letter)"
+            )
+        if draft.code in self._intents:
+            raise ConfigError(f"intent {draft.code!r} already exists in {self.directory}")
+        path = self.directory / f"{draft.code}.yaml"
+        path.write_text(_intent_document(draft), encoding="utf-8")
+        specs, issues = _check(self.directory)
+        if issues:
+            path.unlink()
+            raise ConfigError(f"intent {draft.code!r} not added: {issues[0]}") from CatalogError(
+                self.directory, issues
+            )
+        self._intents = dict(sorted(specs.items()))
+        return self._intents[draft.code]
+
     def add_example(self, code: str, text: str) -> Path:
         """Append ``text`` to the examples of ``code`` in its YAML file.
 
@@ -518,6 +565,25 @@ class Catalog:
             ) from CatalogError(self.directory, issues)
         self._intents = dict(sorted(specs.items()))
         return spec.path
+
+
+def _intent_document(spec: IntentDraft) -> str:
+    """A new intent's YAML file, in the shipped files' key order."""
+    doc: dict[str, Any] = {
+        "code": spec.code,
+        "name": spec.name,
+        "description": spec.description,
+        "slots": list(spec.slots),
+        "required": [g[0] if len(g) == 1 else {"any_of": list(g)} for g in spec.required],
+        "prompts": dict(spec.prompts),
+    }
+    if spec.readback is not None:
+        doc["readback"] = spec.readback
+    if spec.summary is not None:
+        doc["summary"] = spec.summary
+    doc["examples"] = list(spec.examples)
+    header = f"# {spec.code}: added through the product console\n"
+    return header + yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=100)
 
 
 def _yaml_scalar(text: str) -> str:

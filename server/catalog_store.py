@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from intents.catalog import Catalog, shipped_catalog_dir
+from intents.catalog import Catalog, IntentSpec, shipped_catalog_dir
 from voice_agent.settings import Settings
 
 EDITABLE_CATALOG = "catalog"
@@ -45,19 +45,32 @@ def load_editable(settings: Settings) -> Catalog:
     return Catalog.load(directory)
 
 
+def intent_json(spec: IntentSpec) -> dict[str, object]:
+    """One intent as the product console shows and edits it."""
+    return {
+        "code": spec.code,
+        "name": spec.name,
+        "description": spec.description,
+        "slots": list(spec.slots),
+        "required": [list(group) for group in spec.required],
+        "prompts": dict(spec.prompts),
+        "readback": spec.readback.to_data(),
+        "summary": spec.summary.to_data(),
+        "scenarios": {
+            code: {
+                "greeting": sc.greeting,
+                "also_expected": list(sc.also_expected),
+                "teller_note": sc.teller_note,
+            }
+            for code, sc in spec.scenarios.items()
+        },
+        "examples": [ex.text for ex in spec.examples],
+    }
+
+
 def catalog_json(catalog: Catalog) -> dict[str, object]:
     """The product console's view of the catalog."""
     return {
         "directory": str(catalog.directory),
-        "intents": [
-            {
-                "code": spec.code,
-                "name": spec.name,
-                "description": spec.description,
-                "slots": list(spec.slots),
-                "required": [list(group) for group in spec.required],
-                "examples": [ex.text for ex in spec.examples],
-            }
-            for spec in catalog
-        ],
+        "intents": [intent_json(spec) for spec in catalog],
     }

@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
 from intents.catalog import IntentDraft
-from server.catalog_store import catalog_json, load_editable
+from server.catalog_store import catalog_json, intent_json, load_editable
 from server.deps import (
     CatalogDep,
     CurrentUser,
@@ -123,8 +123,7 @@ def add_intent(
         after={"intent": spec.code, "file": str(spec.path)},
     )
     db.commit()
-    view = next(i for i in catalog_json(catalog)["intents"] if i["code"] == spec.code)
-    return UnicodeJSONResponse(view, status_code=201)
+    return UnicodeJSONResponse(intent_json(spec), status_code=201)
 
 
 @router.post("/catalog/{code}/examples", status_code=201)

@@ -36,10 +36,80 @@ async function loadCatalog() {
   try {
     const data = await api("GET", "/api/catalog");
     names = Object.fromEntries((data.intents || []).map((i) => [i.code, i.name]));
-    fill(node, (data.intents || []).map(intentCard));
+    fill(node, [addIntentForm(), ...(data.intents || []).map(intentCard)]);
   } catch (err) {
     failure(node, err);
   }
+}
+
+/** Template parts as text: one part per line, alternatives separated by " | ". */
+function templateText(parts) {
+  return (parts || []).map((p) => (Array.isArray(p) ? p.join(" | ") : p)).join("\n");
+}
+
+function templateParts(text) {
+  return text
+    .split("\n")
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .map((line) => (line.includes("|") ? line.split("|").map((x) => x.trim()) : line));
+}
+
+function lines(text) {
+  return text.split("\n").map((x) => x.trim()).filter(Boolean);
+}
+
+/** A form to add an intent: it gets prompts, a read-back and a summary from what is typed. */
+function addIntentForm() {
+  const field = (name, label, attrs = {}) => {
+    const input = el(attrs.rows ? "textarea" : "input", { name, "aria-label": label, ...attrs });
+    return [el("label", {}, label, input), input];
+  };
+  const [codeL, code] = field("code", "代码（英文）", { placeholder: "bill_payment" });
+  const [nameL, name] = field("name", "名称", { placeholder: "生活缴费" });
+  const [descL, desc] = field("description", "说明");
+  const [slotsL, slots] = field("slots", "字段（逗号分隔）", { placeholder: "amount" });
+  const [reqL, req] = field("required", "必填（逗号分隔）", { placeholder: "amount" });
+  const [promptsL, prompts] = field("prompts", "追问（每行 字段: 问题）", { rows: 2 });
+  const [readL, read] = field("readback", "核对模板（每行一段，可选项用 | 分隔；留空用默认）", { rows: 3 });
+  const [sumL, sum] = field("summary", "摘要模板（同上；留空用默认）", { rows: 2 });
+  const [exL, ex] = field("examples", "例句（每行一句）", { rows: 3 });
+  const message = el("span", { class: "note", role: "status" });
+  const form = el(
+    "form",
+    { class: "add-intent" },
+    codeL, nameL, descL, slotsL, reqL, promptsL, readL, sumL, exL,
+    el("button", { type: "submit" }, "新增意图"),
+    message
+  );
+  const csv = (v) => v.split(/[,，\s]+/).map((x) => x.trim()).filter(Boolean);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const body = {
+      code: code.value.trim(),
+      name: name.value.trim(),
+      description: desc.value.trim() || name.value.trim(),
+      slots: csv(slots.value),
+      required: csv(req.value).map((s) => [s]),
+      prompts: Object.fromEntries(
+        lines(prompts.value)
+          .map((l) => l.split(/[:：]/))
+          .filter((kv) => kv.length >= 2)
+          .map(([k, ...v]) => [k.trim(), v.join(":").trim()])
+      ),
+      examples: lines(ex.value),
+    };
+    if (read.value.trim()) body.readback = templateParts(read.value);
+    if (sum.value.trim()) body.summary = templateParts(sum.value);
+    try {
+      await api("POST", "/api/catalog/intents", body);
+      message.textContent = "已新增。";
+      await loadCatalog();
+    } catch (err) {
+      message.textContent = "新增失败：" + err.message;
+    }
+  });
+  return el("details", { class: "intent-card add-intent-card" }, el("summary", {}, el("strong", {}, "＋ 新增意图")), form);
 }
 
 function intentCard(spec) {
@@ -76,6 +146,14 @@ function intentCard(spec) {
     el("p", {}, spec.description || ""),
     el("p", { class: "sub" }, "字段：" + ((spec.slots || []).map((s) => SLOT_NAMES[s] || s).join("、") || "无")),
     required.length ? el("p", { class: "sub" }, "必填：" + required.join("；")) : null,
+    Object.keys(spec.prompts || {}).length
+      ? el("p", { class: "sub" }, "追问：" + Object.entries(spec.prompts).map(([k, v]) => (SLOT_NAMES[k] || k) + "：" + v).join("；"))
+      : null,
+    el("p", { class: "sub template", dataset: { template: "readback" } }, "核对：" + templateText(spec.readback).replaceAll("\n", " ＋ ")),
+    el("p", { class: "sub template", dataset: { template: "summary" } }, "摘要：" + templateText(spec.summary).replaceAll("\n", " ＋ ")),
+    ...Object.entries(spec.scenarios || {}).map(([sc, v]) =>
+      el("p", { class: "sub" }, "场景 " + sc + "：" + v.greeting)
+    ),
     list,
     form
   );
