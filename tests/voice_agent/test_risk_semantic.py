@@ -40,16 +40,16 @@ PARAPHRASES = {
     "task_rebate": "网上点赞做任务，讲要先垫钱才能返",
     "romance_fraud": "网上认得的男朋友讲寄了礼物，卡在海关要交钱",
     "remote_control": "伊叫阿拉装个软件，伊在那头帮我操作手机",
+    "prize_fraud": "电话里讲阿拉是幸运顾客，奖品是一台电脑，寄过来前要付一笔钞票",
+    "kidnapping_hoax": "一个男人讲阿拉孙子勒伊手里，勿拿钞票来就勿放人",
     "secrecy_pressure": "他讲勿要跟屋里人讲，今朝一定要办掉",
     "third_party_instruction": "有个人电话里叫我今天来银行把钱转出去",
     "fraud_reported": "我上了人家的当，钱没了",
 }
-# Phrasings the hand-written cues miss; only the model can raise these.
+# Scam stories whose shape the rules see (a pretext in the first turn, an
+# ask in the second) but whose type their cues miss; only the model names it.
 RULES_MISS = {
-    "safe_account": PARAPHRASES["safe_account"],
-    "impersonate_acquaintance": PARAPHRASES["impersonate_acquaintance"],
-    "remote_control": PARAPHRASES["remote_control"],
-    "fraud_reported": PARAPHRASES["fraud_reported"],
+    "safe_account": ("有个陌生人打电话给我", PARAPHRASES["safe_account"]),
 }
 HARD_NEGATIVES = ("我儿子要结婚，转五万给他", "我想把限额调低，怕被骗")
 
@@ -81,12 +81,26 @@ def test_paraphrase_of_every_flag_reaches_its_threshold(detector: SemanticDetect
 
 def test_model_adds_flags_the_rules_miss_with_clause_evidence(engine: RiskEngine) -> None:
     rules_only = RiskEngine.load()
-    for code, text in RULES_MISS.items():
-        assert code not in fraud_codes(rules_only, said(text))
-        flag = next(f for f in engine.assess(RiskInput(said(text), "transfer", Slots())).flags
-                    if f.code == code)  # fmt: skip
+    for code, (first, text) in RULES_MISS.items():
+        turn = RiskInput(said(text), "transfer", Slots(), history=(first,))
+        assert code not in {f.code for f in rules_only.assess(turn).flags}
+        flag = next(f for f in engine.assess(turn).flags if f.code == code)
         assert flag.cue.startswith("model:") and 0 < float(flag.cue[6:]) <= 1
-        assert flag.evidence in clauses(text) or flag.evidence == text
+        whole = f"{first}。{text}"
+        assert flag.evidence in clauses(whole) or flag.evidence == whole
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        PARAPHRASES["remote_control"],  # no pretext, no rule flag: the model may not guess
+        "阿拉儿子换了新手机号，伊当面告诉我个",  # a pretext, but nothing asked
+        "我儿子下个月结婚，我想转五万块给他做酒席",  # money moves, but no scam around it
+    ],
+)
+def test_model_adds_nothing_without_the_shape_of_a_scam(engine: RiskEngine, text: str) -> None:
+    a = engine.assess(RiskInput(said(text), "transfer", Slots()))
+    assert not [f for f in a.flags if f.cue.startswith("model:")], a.flags
 
 
 def test_hard_negatives_raise_no_fraud_flag(engine: RiskEngine) -> None:

@@ -7,21 +7,37 @@ only scans one utterance, so it runs per turn inside the live call.
 
 from __future__ import annotations
 
+import bisect
 import difflib
+import functools
 import statistics
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from dialects.types import Normalised
 from intents.types import Slots
 from voice_agent.risk.matching import Hits, Match, TextView, find_cue
+from voice_agent.risk.merge import merge_risk
 from voice_agent.risk.model import CUSTOMER_FLAGS, FRAUD_FLAGS, TRANSACTION_FLAGS, CueSet, RuleSet
 from voice_agent.risk.profiles import CustomerDirectory, CustomerProfile
 from voice_agent.risk.rules import load_blacklist, load_rules
-from voice_agent.risk.semantic import SemanticDetector
-from voice_agent.risk.types import RISK_LEVELS, RiskAssessment, RiskFlag, RiskInput
+from voice_agent.risk.semantic import SemanticDetector, SemanticHit
+from voice_agent.risk.types import (
+    FRAUD_PARTS,
+    RISK_LEVELS,
+    FraudJudgement,
+    PartEvidence,
+    RiskAssessment,
+    RiskFlag,
+    RiskInput,
+)
 
 _CLAUSE_BREAKS = frozenset("，。！？；、,.!?;：:\n\t ")
+_TURN_BREAK = "。"
+_MAX_HISTORY = 4  # earlier utterances read with the current one
+_CACHE_SIZE = 64
+_MODEL = "model:"
 _MAX_EVIDENCE = 40
 _EVIDENCE_CONTEXT = 8
 
@@ -44,6 +60,7 @@ class RiskEngine:
         self.customers = customers
         self.blacklist = blacklist
         self.detector = detector
+        self._cache: dict[str, tuple[TextView, Hits]] = {}
         # A flag's not_if (防诈骗 lectures, 我儿子要结婚) also silences the model.
         self._model_vetoes = {
             code: CueSet(cues=rule.cueset.not_if)
@@ -79,44 +96,45 @@ class RiskEngine:
     # ----------------------------------------------------------------- public
 
     def assess(self, request: RiskInput) -> RiskAssessment:
-        """Flag fraud cues, transaction risks and customer facts for one utterance."""
+        """Assess one utterance in the light of the call so far.
+
+        Fraud is judged over the whole call: cues, scripts and the scam's
+        parts (pretext, ask, pressure) are found in ``request.history`` and
+        the utterance together, so a story told over two or three turns
+        reaches its level on the turn that completes it. Transaction and
+        customer flags look at this utterance (and, as before, the earlier
+        intents).
+        """
         norm = request.normalised
         views = self._views(norm)
+        call = _call_text(request.history[-_MAX_HISTORY:], norm)
+        call_views = views if call.norm is norm else self._views(call.norm)
         profile = self.customers.get(request.customer_id)
-        flags: list[RiskFlag] = []
-        for code in FRAUD_FLAGS:
-            rule = self.rules.flags[code]
-            if not rule.enabled:
-                continue
-            found = find_cue(rule.cueset, views)
-            if found is not None:
-                flags.append(self._flag(code, _evidence(norm, views, *found), found[1]))
-        flags = self._with_model_flags(norm, views, flags)
+        flags, script = self._rule_flags(call, call_views)
+        judgement = self._parts(call, call_views)
+        # The model may only name a scam the rules already see the shape of:
+        # an ask that moves money or credentials, with a fraud flag or a pretext.
+        shaped = bool(judgement.ask) and bool(flags or judgement.pretext)
+        flags = self._with_model_flags(call, call_views, flags, shaped)
         flags.extend(self._transaction_flags(request, views, profile))
         flags.extend(self._customer_flags(request, views, profile, flags))
-        level, score = self.rules.levels.evaluate(f.code for f in flags)
-        return RiskAssessment(level=level, score=score, flags=tuple(flags))
+        return self._judge(flags, judgement, script)
 
     def merge(self, assessments: Iterable[RiskAssessment]) -> RiskAssessment:
         """Combine the assessments of one call's turns into the call's assessment.
 
-        Flags are united by code (the first turn's evidence is kept, so the
-        teller sees where it started); the level is re-derived from the union,
-        so a secret-keeping cue in turn 1 and a large amount in turn 3 raise
-        the call together, and it is never below any single turn's level.
+        :func:`voice_agent.risk.merge.merge_risk` over the turns (highest
+        level, union of flags and of the scam's parts), then the level is
+        re-derived from the union, so a secret-keeping cue in turn 1 and a
+        large amount in turn 3 raise the call together even when the turns
+        were assessed without their history.
         """
-        by_code: dict[str, RiskFlag] = {}
-        top = 0
-        for a in assessments:
-            top = max(top, RISK_LEVELS.index(a.level))
-            for f in a.flags:
-                by_code.setdefault(f.code, f)
-        level, score = self.rules.levels.evaluate(by_code)
+        merged = functools.reduce(merge_risk, assessments, RiskAssessment())
         order = {c: i for i, c in enumerate(FRAUD_FLAGS + TRANSACTION_FLAGS + CUSTOMER_FLAGS)}
-        flags = tuple(sorted(by_code.values(), key=lambda f: order[f.code]))
-        return RiskAssessment(
-            level=RISK_LEVELS[max(top, RISK_LEVELS.index(level))], score=score, flags=flags
-        )
+        flags = sorted(merged.flags, key=lambda f: order[f.code])
+        again = self._judge(flags, merged.fraud, merged.fraud.script)
+        top = max(merged.level, again.level, key=RISK_LEVELS.index)
+        return replace(again, level=top, score=max(merged.score, again.score))
 
     def assess_call(self, requests: Sequence[RiskInput]) -> RiskAssessment:
         """Assess every turn of a call and merge them (see :meth:`merge`).
@@ -129,19 +147,93 @@ class RiskEngine:
 
     # -------------------------------------------------------------- internals
 
+    def _judge(
+        self, flags: Sequence[RiskFlag], judgement: FraudJudgement, script: str
+    ) -> RiskAssessment:
+        """Level and score from the flags and the scam's structure (taxonomy "Risk level")."""
+        policy = self.rules.levels
+        unique: dict[tuple[str, str], RiskFlag] = {}
+        for f in flags:
+            unique.setdefault((f.code, f.evidence), f)
+        kept = tuple(unique.values())
+        fraud = [f for f in kept if f.category == "fraud"]
+        by_model = {f.code for f in fraud if f.cue.startswith(_MODEL)}
+        by_rules = {f.code for f in fraud if not f.cue.startswith(_MODEL)}
+        asked = bool(judgement.ask)
+        fraud_level = policy.fraud.level(
+            by_rules, by_model - by_rules, bool(judgement.pretext), asked, bool(script)
+        )
+        # The model's flags name the scam type; they never move the level themselves.
+        counted = [f.code for f in kept if not f.cue.startswith(_MODEL)]
+        level, _ = policy.evaluate(counted, fraud_level, asked)
+        score = policy.score(f.code for f in kept)
+        missing = tuple(p for p in FRAUD_PARTS if not getattr(judgement, p))
+        judged = replace(judgement, script=script, missing=missing, level=fraud_level)
+        return RiskAssessment(level=level, score=score, flags=kept, fraud=judged)
+
+    def _rule_flags(
+        self, call: _CallText, views: list[tuple[TextView, Hits]]
+    ) -> tuple[list[RiskFlag], str]:
+        """Fraud flags from the cues and scripts, and the first script's flag code ("" if none)."""
+        flags: list[RiskFlag] = []
+        script = ""
+        for code in FRAUD_FLAGS:
+            rule = self.rules.flags[code]
+            if not rule.enabled:
+                continue
+            found = find_cue(rule.scripts, views) if rule.scripts.cues else None
+            if found is not None:
+                script = script or code
+            else:
+                found = find_cue(rule.cueset, views)
+            if found is not None:
+                evidence, _ = _evidence(call.norm, views, *found)
+                flags.append(self._flag(code, evidence, found[1]))
+        return flags, script
+
+    def _parts(self, call: _CallText, views: list[tuple[TextView, Hits]]) -> FraudJudgement:
+        """Every kind of pretext, ask and pressure heard in the call, with its words."""
+        found: dict[str, list[PartEvidence]] = {}
+        for part, kinds in self.rules.parts.items():
+            out = found.setdefault(part, [])
+            for kind, cueset in kinds.items():
+                hit = find_cue(cueset, views)
+                if hit is not None:
+                    evidence, start = _evidence(call.norm, views, *hit)
+                    out.append(PartEvidence(part, kind, evidence, call.turn_of(start)))
+        return FraudJudgement(
+            pretext=tuple(found["pretext"]),
+            ask=tuple(found["ask"]),
+            pressure=tuple(found["pressure"]),
+        )
+
     def _with_model_flags(
-        self, norm: Normalised, views: list[tuple[TextView, Hits]], flags: list[RiskFlag]
+        self,
+        call: _CallText,
+        views: list[tuple[TextView, Hits]],
+        flags: list[RiskFlag],
+        shaped: bool,
     ) -> list[RiskFlag]:
         """Add the detector's confident flags the cues did not raise, in taxonomy order.
 
         Rules stay first: their evidence quotes the exact cue words. The
-        model only fills gaps (phrasings nobody wrote down); its ``cue`` is
-        ``model:<probability>`` so the risk team can tell the two apart.
+        model only fills gaps (phrasings nobody wrote down), and only once
+        the rules see a scam's shape (``shaped``: an ask that moves money or
+        credentials, with a fraud flag or a pretext): on its own it guessed
+        fraud from everyday calls (a courier phoning, a food order, a son's
+        wedding). Its ``cue`` is ``model:<probability>``.
         """
-        if self.detector is None:
+        if self.detector is None or not shaped:
             return flags
         raised = {f.code for f in flags}
-        for hit in self.detector.detect(norm):
+        # Each utterance is scored on its own (a whole call dilutes the
+        # n-grams of the one that tells the scam); the best one per flag wins.
+        best: dict[str, SemanticHit] = {}
+        for utterance in call.utterances():
+            for hit in self.detector.detect(utterance):
+                if hit.code not in best or hit.probability > best[hit.code].probability:
+                    best[hit.code] = hit
+        for hit in best.values():
             code = hit.code
             if code in raised or not self._enabled(code):
                 continue
@@ -156,7 +248,7 @@ class RiskEngine:
                     evidence=hit.evidence,
                     advice=rule.advice,
                     name=rule.name,
-                    cue=f"model:{hit.probability:.2f}",
+                    cue=f"{_MODEL}{hit.probability:.2f}",
                 )
             )
         order = {c: i for i, c in enumerate(FRAUD_FLAGS)}
@@ -167,15 +259,22 @@ class RiskEngine:
         texts = [norm.text]
         if norm.normalized_text != norm.text:
             texts.append(norm.normalized_text)
-        out = []
-        for t in texts:
-            view = TextView(t)
-            out.append((view, view.hits(self.rules.terms)))
-        return out
+        return [self._view(t) for t in texts]
+
+    def _view(self, text: str) -> tuple[TextView, Hits]:
+        # A call's text is re-read every turn with one more utterance; the
+        # views of recent texts are kept so each turn costs one new view.
+        cached = self._cache.get(text)
+        if cached is None:
+            view = TextView(text)
+            cached = (view, view.hits(self.rules.terms))
+            if len(self._cache) >= _CACHE_SIZE:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[text] = cached
+        return cached
 
     def _hits(self, text: str) -> list[tuple[TextView, Hits]]:
-        view = TextView(text)
-        return [(view, view.hits(self.rules.terms))]
+        return [self._view(text)]
 
     def _flag(self, code: str, evidence: str, match: Match | None = None) -> RiskFlag:
         rule = self.rules.flags[code]
@@ -266,7 +365,7 @@ class RiskEngine:
             lowered = bool(said) and find_cue(tr.limit_lower, self._hits(said)) is not None
             if intent in tr.limit_intents and not earlier_raise and not lowered:
                 earlier_raise = _clause(said, 0, len(said)) if said else "本次通话先调整了限额"
-        here = _evidence(norm, views, *raise_here) if raise_here else ""
+        here = _evidence(norm, views, *raise_here)[0] if raise_here else ""
         if is_raise and (is_transfer or earlier_transfer):
             return here or _clause(norm.text, 0, len(norm.text))
         if is_transfer and earlier_raise:
@@ -290,7 +389,7 @@ class RiskEngine:
             earlier = sum(1 for i in request.history_intents if i in tr.repeated_intents)
             cue = find_cue(tr.repeated_cues, views)
             if cue is not None:
-                said = _evidence(request.normalised, views, *cue)
+                said, _ = _evidence(request.normalised, views, *cue)
                 out.append(self._flag("repeated_attempts", said))
             elif earlier >= tr.repeated_min_earlier:
                 fact = f"本次通话第{earlier + 1}次转账/调额请求"
@@ -301,12 +400,57 @@ class RiskEngine:
 # ------------------------------------------------------------------ evidence
 
 
-def _evidence(norm: Normalised, views: Sequence[tuple[TextView, Hits]], vi: int, m: Match) -> str:
-    """The customer's own words around a match, always quoted from the original text."""
+@dataclass(frozen=True)
+class _CallText:
+    """The call so far as one text: earlier utterances, then the current one.
+
+    Utterances are joined with 。 so clause-bound evidence never runs across
+    two of them; ``starts`` are their offsets in the original text.
+    """
+
+    norm: Normalised
+    starts: tuple[int, ...]
+    current: Normalised | None = None
+
+    def utterances(self) -> list[Normalised]:
+        """Each utterance on its own: earlier ones as said, the current one normalised."""
+        if self.current is None:
+            return [self.norm]
+        text = self.norm.text
+        ends = [s - len(_TURN_BREAK) for s in self.starts[1:]]
+        earlier = [text[a:b] for a, b in zip(self.starts, ends, strict=False)]
+        return [Normalised(t, t, self.current.dialect, 1.0) for t in earlier] + [self.current]
+
+    def turn_of(self, offset: int) -> int:
+        """Which utterance (0 = first) the original-text ``offset`` falls in."""
+        return max(0, bisect.bisect_right(self.starts, offset) - 1)
+
+
+def _call_text(history: Sequence[str], norm: Normalised) -> _CallText:
+    earlier = [h for h in history if h.strip()]
+    if not earlier:
+        return _CallText(norm, (0,))
+    starts, pos = [], 0
+    for h in earlier:
+        starts.append(pos)
+        pos += len(h) + len(_TURN_BREAK)
+    starts.append(pos)
+    head = _TURN_BREAK.join(earlier) + _TURN_BREAK
+    shifted = tuple(replace(r, start=r.start + pos, end=r.end + pos) for r in norm.replacements)
+    joined = Normalised(
+        head + norm.text, head + norm.normalized_text, norm.dialect, norm.confidence, shifted
+    )
+    return _CallText(joined, tuple(starts), norm)
+
+
+def _evidence(
+    norm: Normalised, views: Sequence[tuple[TextView, Hits]], vi: int, m: Match
+) -> tuple[str, int]:
+    """The customer's own words around a match (original text) and where they start."""
     start, end = m.start, m.end
     if views[vi][0].text != norm.text:
         start, end = _to_original(norm, start, end)
-    return _clause(norm.text, start, end)
+    return _clause(norm.text, start, end), start
 
 
 def _clause(text: str, start: int, end: int) -> str:

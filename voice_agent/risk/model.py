@@ -26,6 +26,8 @@ FRAUD_FLAGS = (
     "task_rebate",
     "romance_fraud",
     "remote_control",
+    "prize_fraud",
+    "kidnapping_hoax",
     "secrecy_pressure",
     "third_party_instruction",
     "fraud_reported",
@@ -83,6 +85,65 @@ class FlagRule:
     advice: str
     enabled: bool = True
     cueset: CueSet = CueSet()
+    scripts: CueSet = CueSet()  # known scam scripts: raise the flag and count without an ask
+
+
+@dataclass(frozen=True)
+class PartRules:
+    """The three parts of a scam story (rules.yaml ``parts:``), kind → cues.
+
+    ``pretext``: who they claim to be; ``ask``: moving money or handing over
+    credentials; ``pressure``: urgency, threats, secrecy.
+    """
+
+    pretext: Mapping[str, CueSet]
+    ask: Mapping[str, CueSet]
+    pressure: Mapping[str, CueSet]
+
+    def items(self) -> tuple[tuple[str, Mapping[str, CueSet]], ...]:
+        """``(part, kinds)`` in taxonomy order."""
+        return (("pretext", self.pretext), ("ask", self.ask), ("pressure", self.pressure))
+
+
+@dataclass(frozen=True)
+class FraudLevels:
+    """How the scam structure sets the fraud side of the level (rules.yaml ``levels.fraud``).
+
+    Attributes:
+        high_harm: tactics that make an ask ``high`` (safe_account ...).
+        note: a fraud flag or a pretext without an ask (a note for the teller).
+        script: a known scam script, even told only up to the pretext.
+        ask: an ask that moves money or credentials, with a fraud flag or pretext.
+        ask_high_harm: such an ask with a high-harm tactic or a known script.
+    """
+
+    high_harm: frozenset[str]
+    note: str = "low"
+    script: str = "medium"
+    ask: str = "medium"
+    ask_high_harm: str = "high"
+
+    def level(
+        self,
+        rule_flags: Iterable[str],
+        model_flags: Iterable[str],
+        pretext: bool,
+        ask: bool,
+        script: bool,
+    ) -> str:
+        """The structure's level. Model-found flags give context, never a high-harm tactic."""
+        rules = set(rule_flags)
+        context = bool(rules) or bool(set(model_flags)) or pretext
+        if ask and context and (script or rules & self.high_harm):
+            return self.ask_high_harm
+        levels = ["none"]
+        if context or script:
+            levels.append(self.note)
+        if script:
+            levels.append(self.script)
+        if ask and context:
+            levels.append(self.ask)
+        return max(levels, key=RISK_LEVELS.index)
 
 
 @dataclass(frozen=True)
@@ -125,36 +186,47 @@ class LevelPolicy:
     thresholds: tuple[tuple[str, float], ...]  # ascending: (level, min score)
     high_flags: frozenset[str]
     supporting_cues: frozenset[str]
-    fraud_floor: str
     combinations: tuple[Combination, ...]
+    fraud: FraudLevels
 
-    def evaluate(self, codes: Iterable[str]) -> tuple[str, float]:
+    def score(self, codes: Iterable[str]) -> float:
+        """Noisy-OR of the flags' weights: independent evidence each closes part of the gap to 1."""
+        miss = 1.0
+        for code in set(codes):
+            miss *= 1.0 - self.weights.get(code, 0.0)
+        return round(1.0 - miss, 4)
+
+    def evaluate(
+        self, codes: Iterable[str], fraud_level: str = "none", ask: bool = False
+    ) -> tuple[str, float]:
         """Return ``(level, score)`` for a set of raised flag codes.
 
-        The score is a noisy-OR of the flags' weights (independent pieces of
-        evidence each close part of the gap to 1). The level is the highest
-        of: the score's threshold level, ``high`` for a high flag, the fraud
-        floor for any non-supporting fraud flag, and any combination met.
+        The level is the highest of: ``fraud_level`` (what the scam structure
+        supports, :meth:`FraudLevels.level`), the score's threshold level,
+        ``high`` for a high flag, and any combination met. A fraud flag other
+        than the supporting cues only counts towards the score's level when
+        an ask was heard (``ask``): without one it is a note, whatever its
+        weight. The score returned is over every flag.
         """
         present = set(codes)
         if not present:
-            return "none", 0.0
-        miss = 1.0
-        for code in present:
-            miss *= 1.0 - self.weights.get(code, 0.0)
-        score = 1.0 - miss
-        rank = 0
+            return fraud_level, 0.0
+        counted = {
+            c
+            for c in present
+            if FLAG_CATEGORY.get(c) != "fraud" or c in self.supporting_cues or ask
+        }
+        rank = RISK_LEVELS.index(fraud_level)
+        counted_score = self.score(counted)
         for level, minimum in self.thresholds:
-            if score >= minimum:
+            if counted and counted_score >= minimum:
                 rank = max(rank, RISK_LEVELS.index(level))
         if present & self.high_flags:
             rank = RISK_LEVELS.index("high")
-        if any(FLAG_CATEGORY.get(c) == "fraud" and c not in self.supporting_cues for c in present):
-            rank = max(rank, RISK_LEVELS.index(self.fraud_floor))
         for combo in self.combinations:
-            if all(present.intersection(group) for group in combo.any_of):
+            if all(counted.intersection(group) for group in combo.any_of):
                 rank = max(rank, RISK_LEVELS.index(combo.min_level))
-        return RISK_LEVELS[rank], round(score, 4)
+        return RISK_LEVELS[rank], self.score(present)
 
 
 @dataclass(frozen=True)
@@ -165,4 +237,5 @@ class RuleSet:
     flags: Mapping[str, FlagRule]
     transaction: TransactionRules
     levels: LevelPolicy
+    parts: PartRules
     terms: tuple[Term, ...]  # every distinct term, for one pass of matching

@@ -28,7 +28,9 @@ from voice_agent.risk.model import (
     Combination,
     CueSet,
     FlagRule,
+    FraudLevels,
     LevelPolicy,
+    PartRules,
     Pattern,
     RuleSet,
     Term,
@@ -71,10 +73,13 @@ PARAM_SCHEMA: dict[str, dict[str, type]] = {
     "elderly": {"min_age": int, "intents": list, "with_fraud_flags": bool},
     "repeated_attempts": {"min_earlier": int, "intents": list, "cues": dict},
 }
-_FLAG_KEYS = ("category", "name", "weight", "advice", "enabled", "cues", "not_within", "not_if")
+_FLAG_KEYS = ("category", "name", "weight", "advice", "enabled")
+_FRAUD_KEYS = (*_FLAG_KEYS, "cues", "scripts", "not_within", "not_if")
 # "semantic" holds the learned detector's thresholds; voice_agent.risk.semantic_data validates it.
-_TOP_KEYS = ("version", "pinyin_min_chars", "terms", "flags", "levels", "semantic")
-_LEVEL_KEYS = ("thresholds", "high_flags", "supporting_cues", "fraud_floor", "combinations")
+_TOP_KEYS = ("version", "pinyin_min_chars", "terms", "parts", "flags", "levels", "semantic")
+_LEVEL_KEYS = ("thresholds", "high_flags", "supporting_cues", "combinations", "fraud")
+_FRAUD_LEVEL_KEYS = ("high_harm", "note", "script", "ask", "ask_high_harm")
+_PARTS = ("pretext", "ask", "pressure")
 _CUESET_KEYS = ("cues", "not_within", "not_if")
 
 
@@ -240,7 +245,7 @@ def compile_rules(raw: Any, where: str) -> RuleSet:
         key = f"flags.{code}"
         if not isinstance(spec, dict):
             raise ld.fail(key, "must be a mapping", _FLAG_KEYS)
-        allowed = _FLAG_KEYS if FLAG_CATEGORY[code] == "fraud" else (*_FLAG_KEYS[:5], "params")
+        allowed = _FRAUD_KEYS if FLAG_CATEGORY[code] == "fraud" else (*_FLAG_KEYS, "params")
         for k in spec:
             if k not in allowed:
                 raise ld.fail(f"{key}.{k}", "unknown key", allowed)
@@ -259,16 +264,45 @@ def compile_rules(raw: Any, where: str) -> RuleSet:
         if not isinstance(enabled, bool):
             raise ld.fail(f"{key}.enabled", "must be true or false")
         cueset = ld.cueset(spec, key) if category == "fraud" else CueSet()
+        # A script is matched like a cue, with the flag's own hard negatives.
+        scripts = CueSet(
+            ld.patterns(spec.get("scripts"), f"{key}.scripts"), cueset.not_within, cueset.not_if
+        )
         flags[code] = FlagRule(
             code, category, spec["name"].strip(), float(weight), spec["advice"].strip(),
-            enabled, cueset,
+            enabled, cueset, scripts,
         )  # fmt: skip
         if category != "fraud":
             params[code] = _params(ld, code, spec.get("params"), f"{key}.params")
 
     transaction = _transaction(ld, params)
     levels = _levels(ld, raw.get("levels"), {c: r.weight for c, r in flags.items()})
-    return RuleSet(where, flags, transaction, levels, tuple(ld.terms.values()))
+    parts = _parts(ld, raw.get("parts"))
+    return RuleSet(where, flags, transaction, levels, parts, tuple(ld.terms.values()))
+
+
+def _parts(ld: _Loader, raw: Any) -> PartRules:
+    """``parts:``: for each of pretext/ask/pressure, kind name → cue set."""
+    if not isinstance(raw, dict):
+        raise ld.fail("parts", "must map each part to its kinds", _PARTS)
+    for k in raw:
+        if k not in _PARTS:
+            raise ld.fail(f"parts.{k}", "unknown part", _PARTS)
+    out: dict[str, dict[str, CueSet]] = {}
+    for part in _PARTS:
+        kinds = raw.get(part)
+        if not isinstance(kinds, dict) or not kinds:
+            raise ld.fail(f"parts.{part}", "must map a kind name to its cues", _CUESET_KEYS)
+        out[part] = {}
+        for kind, spec in kinds.items():
+            key = f"parts.{part}.{kind}"
+            if not isinstance(spec, dict):
+                raise ld.fail(key, "must be a mapping", _CUESET_KEYS)
+            for k in spec:
+                if k not in _CUESET_KEYS:
+                    raise ld.fail(f"{key}.{k}", "unknown key", _CUESET_KEYS)
+            out[part][str(kind)] = ld.cueset(spec, key)
+    return PartRules(out["pretext"], out["ask"], out["pressure"])
 
 
 def _params(ld: _Loader, code: str, raw: Any, key: str) -> dict[str, Any]:
@@ -362,9 +396,28 @@ def _levels(ld: _Loader, raw: Any, weights: Mapping[str, float]) -> LevelPolicy:
         thresholds=tuple(thresholds),
         high_flags=frozenset(ld.codes(raw.get("high_flags", []), "levels.high_flags")),
         supporting_cues=frozenset(supporting),
-        fraud_floor=ld.level(raw.get("fraud_floor", "medium"), "levels.fraud_floor"),
         combinations=tuple(combos),
+        fraud=_fraud_levels(ld, raw.get("fraud")),
     )
+
+
+def _fraud_levels(ld: _Loader, raw: Any) -> FraudLevels:
+    if not isinstance(raw, dict):
+        raise ld.fail("levels.fraud", "must be a mapping", _FRAUD_LEVEL_KEYS)
+    for k in raw:
+        if k not in _FRAUD_LEVEL_KEYS:
+            raise ld.fail(f"levels.fraud.{k}", "unknown key", _FRAUD_LEVEL_KEYS)
+    missing = [k for k in _FRAUD_LEVEL_KEYS if k not in raw]
+    if missing:
+        raise ld.fail("levels.fraud", f"missing key(s) {', '.join(missing)}", _FRAUD_LEVEL_KEYS)
+    harm = ld.codes(raw["high_harm"], "levels.fraud.high_harm")
+    for i, code in enumerate(harm):
+        if FLAG_CATEGORY[code] != "fraud":
+            raise ld.fail(
+                f"levels.fraud.high_harm[{i}]", f"{code!r} is not a fraud flag", FRAUD_FLAGS
+            )
+    lv = {k: ld.level(raw[k], f"levels.fraud.{k}") for k in _FRAUD_LEVEL_KEYS[1:]}
+    return FraudLevels(frozenset(harm), lv["note"], lv["script"], lv["ask"], lv["ask_high_harm"])
 
 
 def load_blacklist(path: Path | None = None) -> frozenset[str]:

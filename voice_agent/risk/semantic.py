@@ -42,6 +42,7 @@ from voice_agent.risk.semantic_data import (
     SemanticConfig,
     TrainingSet,
     catalog_examples,
+    load_everyday,
     load_examples,
     load_semantic_config,
 )
@@ -174,6 +175,8 @@ class SemanticDetector:
         examples_path: Path | None = None,
         rules_path: Path | None = None,
         with_catalog: bool = True,
+        everyday_path: Path | None = None,
+        with_everyday: bool = True,
     ) -> SemanticDetector:
         """Train on the exemplar file with the thresholds of the rules file.
 
@@ -182,13 +185,20 @@ class SemanticDetector:
             rules_path: rules.yaml holding the ``semantic:`` section (None: shipped).
             with_catalog: add the shipped intent catalog's examples as
                 legitimate sentences.
+            everyday_path: everyday_calls.jsonl (None: shipped).
+            with_everyday: add its ``train`` rows as legitimate sentences.
 
         Raises:
             ConfigError: either file is invalid; the message names it.
         """
         config = load_semantic_config(rules_path)
         extra = catalog_examples() if with_catalog else None
-        return cls.train(load_examples(examples_path, extra), config)
+        everyday = (
+            [c.text for c in load_everyday(everyday_path) if c.split == "train"]
+            if with_everyday
+            else []
+        )
+        return cls.train(load_examples(examples_path, extra, everyday), config)
 
     # ------------------------------------------------------------ scoring
 

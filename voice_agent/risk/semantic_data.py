@@ -10,6 +10,7 @@ the file, the key and the valid choices.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,22 @@ from voice_agent.risk.model import FRAUD_FLAGS
 _EXAMPLE_KEYS = ("version", "catalog", "flags", "legitimate")
 _CATALOG_KEYS = ("exclude_intents", "exclude_examples")
 _SEMANTIC_KEYS = ("enabled", "c", "thresholds")
+EVERYDAY_TOPICS = (
+    "delivery",
+    "food",
+    "taxi",
+    "clinic",
+    "telecom",
+    "insurance",
+    "community",
+    "shop",
+    "bank",
+    "family",
+)
+EVERYDAY_SPLITS = ("train", "test")
+_EVERYDAY_KEYS = ("text", "topic", "dialect", "split", "source")
+_DIALECTS = ("mandarin", "shanghainese")
+_SOURCES = ("hand", "template")
 
 
 @dataclass(frozen=True)
@@ -88,7 +105,9 @@ def _sentences(raw: Any, where: str, key: str) -> list[str]:
 
 
 def load_examples(
-    path: Path | None = None, catalog_examples: Mapping[str, Sequence[str]] | None = None
+    path: Path | None = None,
+    catalog_examples: Mapping[str, Sequence[str]] | None = None,
+    everyday: Sequence[str] = (),
 ) -> TrainingSet:
     """Load and validate the exemplar file; None loads the shipped one.
 
@@ -97,6 +116,9 @@ def load_examples(
         catalog_examples: intent code → example sentences (the intent
             catalog's), added as legitimate sentences except the intents and
             sentences the file's ``catalog`` section excludes. None: none.
+        everyday: everyday calls (:func:`load_everyday`, train split) added as
+            legitimate sentences; like the catalog's, they are not "curated"
+            look-alikes for threshold tuning.
 
     Raises:
         ConfigError: unreadable file, unknown key or flag code, empty list;
@@ -156,8 +178,72 @@ def load_examples(
                 texts.append(s)
                 labels.append(frozenset())
                 seen.add(s)
+    for s in everyday:
+        if s not in seen:
+            texts.append(s)
+            labels.append(frozenset())
+            seen.add(s)
     curated = tuple(i < n_curated for i in range(len(texts)))
     return TrainingSet(tuple(texts), tuple(labels), curated, where)
+
+
+@dataclass(frozen=True)
+class EverydayCall:
+    """One everyday call retold by a customer (a negative for the fraud detector)."""
+
+    text: str
+    topic: str
+    dialect: str
+    split: str
+    source: str
+
+
+def load_everyday(path: Path | None = None) -> tuple[EverydayCall, ...]:
+    """Load and validate ``everyday_calls.jsonl`` (None: the shipped file).
+
+    Written by ``tools/make_everyday_calls.py``; the ``train`` rows train the
+    detector as legitimate sentences, the ``test`` rows are held out to
+    measure it.
+
+    Raises:
+        ConfigError: unreadable file, a line that is not a JSON object, an
+            unknown key or a bad topic/dialect/split/source; the message names
+            the file, the line and the valid choices.
+    """
+    text, where = read_data_file(path, "everyday_calls.jsonl", "everyday calls")
+    rows: list[EverydayCall] = []
+    choices = {
+        "topic": EVERYDAY_TOPICS,
+        "dialect": _DIALECTS,
+        "split": EVERYDAY_SPLITS,
+        "source": _SOURCES,
+    }
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        at = f"line {n}"
+        try:
+            raw = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise _fail(where, at, f"not valid JSON: {exc.msg}") from exc
+        if not isinstance(raw, dict):
+            raise _fail(where, at, "must be a JSON object", _EVERYDAY_KEYS)
+        for k in raw:
+            if k not in _EVERYDAY_KEYS:
+                raise _fail(where, f"{at}: {k}", "unknown key", _EVERYDAY_KEYS)
+        if not isinstance(raw.get("text"), str) or not raw["text"].strip():
+            raise _fail(where, f"{at}: text", "must be a non-empty string")
+        for k, valid in choices.items():
+            if raw.get(k) not in valid:
+                raise _fail(where, f"{at}: {k}", f"bad value {raw.get(k)!r}", valid)
+        rows.append(
+            EverydayCall(
+                raw["text"].strip(), raw["topic"], raw["dialect"], raw["split"], raw["source"]
+            )
+        )
+    if not rows:
+        raise _fail(where, "file", "has no rows")
+    return tuple(rows)
 
 
 def catalog_examples() -> dict[str, list[str]]:

@@ -28,6 +28,7 @@ from voice_agent.risk.semantic_data import (
     SemanticConfig,
     TrainingSet,
     catalog_examples,
+    load_everyday,
     load_examples,
     load_semantic_config,
 )
@@ -104,7 +105,8 @@ def choose_thresholds(training: TrainingSet, proba: np.ndarray) -> tuple[dict[st
 def main() -> None:  # pragma: no cover - a maintenance command, run by hand
     """Print tuned thresholds as a ``semantic:`` block to paste into rules.yaml."""
     config = load_semantic_config()
-    training = load_examples(None, catalog_examples())
+    everyday = [c.text for c in load_everyday() if c.split == "train"]
+    training = load_examples(None, catalog_examples(), everyday)
     proba = out_of_fold(training, config.c)
     th, rate = choose_thresholds(training, proba)
     for j, code in enumerate(FRAUD_FLAGS):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from dialects.types import Normalised
 from intents.types import Slots
@@ -35,17 +36,89 @@ class RiskFlag:
     cue: str = ""
 
 
+FRAUD_PARTS = ("pretext", "ask", "pressure")
+
+
+@dataclass(frozen=True)
+class PartEvidence:
+    """One part of a scam story, in the customer's own words.
+
+    Attributes:
+        part: ``pretext`` (who they claim to be), ``ask`` (what the caller is
+            asked to do with money or credentials) or ``pressure`` (urgency,
+            threats, secrecy).
+        kind: the rule's name for it (authority, transfer, fee, urgency ...).
+        evidence: the customer's words.
+        turn: which utterance of the call said it (0 = first); the current
+            utterance is ``len(history)``.
+    """
+
+    part: str
+    kind: str
+    evidence: str
+    turn: int = 0
+
+
+@dataclass(frozen=True)
+class FraudJudgement:
+    """The structure behind the fraud side of a risk level (taxonomy.md "Risk level").
+
+    Attributes:
+        pretext, ask, pressure: what was heard of each part, over the call so far.
+        script: the fraud code of a known scam script heard (中了特等奖 →
+            prize_fraud), "" if none; a script counts even without an ask.
+        missing: the parts not heard yet, in ``FRAUD_PARTS`` order, so the
+            teller sees what to ask about ("missing: ask").
+        level: the level the structure alone supports.
+    """
+
+    pretext: tuple[PartEvidence, ...] = ()
+    ask: tuple[PartEvidence, ...] = ()
+    pressure: tuple[PartEvidence, ...] = ()
+    script: str = ""
+    missing: tuple[str, ...] = FRAUD_PARTS
+    level: str = "none"
+
+    def to_json(self) -> dict[str, Any]:
+        """The contract's ``risk.fraud`` object."""
+
+        def part(items: tuple[PartEvidence, ...]) -> list[dict[str, Any]]:
+            return [{"kind": p.kind, "evidence": p.evidence, "turn": p.turn} for p in items]
+
+        return {
+            "pretext": part(self.pretext),
+            "ask": part(self.ask),
+            "pressure": part(self.pressure),
+            "missing": list(self.missing),
+            "script": self.script or None,
+            "level": self.level,
+        }
+
+
 @dataclass(frozen=True)
 class RiskAssessment:
-    """The risk level of an utterance or call, and every flag behind it."""
+    """The risk level of an utterance or call, every flag behind it, and the scam structure."""
 
     level: str = "none"
     score: float = 0.0
     flags: tuple[RiskFlag, ...] = ()
+    fraud: FraudJudgement = field(default_factory=FraudJudgement)
 
     def has(self, code: str) -> bool:
         """Whether a flag with ``code`` was raised."""
         return any(f.code == code for f in self.flags)
+
+    def to_json(self) -> dict[str, Any]:
+        """The contract's ``risk`` object: level, score, flags, plus the scam's structure."""
+        return {
+            "level": self.level,
+            "score": round(self.score, 3),
+            "flags": [
+                {"code": f.code, "category": f.category, "evidence": f.evidence, "advice": f.advice}
+                for f in self.flags
+            ],
+            "fraud": self.fraud.to_json(),
+        }
 
 
 @dataclass(frozen=True)
@@ -58,7 +131,8 @@ class RiskInput:
         slots: slots found (amount, payee_account ...).
         customer_id: whose profile to compare against, if known.
         history: earlier utterances of the same call (original text), so cues
-            spread across turns (limit raise, then transfer) are seen.
+            spread across turns (limit raise, then transfer; a scam's pretext,
+            then its ask) are seen.
         history_intents: intent codes of those earlier utterances.
     """
 
