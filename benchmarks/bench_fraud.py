@@ -57,10 +57,9 @@ RANK = {"none": 0, "low": 1, "medium": 2, "high": 3}
 def _worker(out: Path) -> None:
     """Run inside the tree under test (cwd and sys.path[0]); write raw results to ``out``."""
     sys.path.insert(0, os.getcwd())
-    from voice_agent.service import build_frontdesk  # noqa: PLC0415 - tree chosen at run time
-    from voice_agent.settings import Settings  # noqa: PLC0415
-
-    import voice_agent  # noqa: PLC0415
+    import voice_agent
+    from voice_agent.service import build_frontdesk  # the tree under test, chosen at run time
+    from voice_agent.settings import Settings
 
     with tempfile.TemporaryDirectory() as tmp:
         desk = build_frontdesk(Settings(data_dir=Path(tmp)), load_asr=False)
@@ -262,7 +261,7 @@ def main() -> None:
         return
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from machine import describe_machine  # noqa: PLC0415
+    from machine import describe_machine
 
     print(describe_machine())
     runs: dict[str, dict[str, Any]] = {}
