@@ -28,7 +28,7 @@ SAFE_REASONS = frozenset(
     {
         "greeting", "ask_intent", "missing_slot", "repeat", "unclear", "readback", "deny",
         "out_of_scope", "complete", "teller_request", "unclear_limit", "caller_hangup",
-        "disconnected", "dialect_speech", "recording",
+        "disconnected", "dialect_speech", "recording", "invite_more",
     }
 )  # fmt: skip
 #: What a risk handoff (or any reason not above) is called towards the caller.
@@ -103,7 +103,7 @@ def case_view(case: Mapping[str, Any], intent_names: Mapping[str, str]) -> dict[
         "case_id": case.get("case_id"),
         "status": case.get("status", "open"),
         "intent": {"code": code, "name": name},
-        "read_back": read_back(name, form),
+        "read_back": mask_text(str(case.get("read_back") or "")) or read_back(name, form),
         "form": form,
     }
 

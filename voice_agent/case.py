@@ -78,6 +78,7 @@ class Case:
     timings_ms: dict[str, int]
     status: str = "open"
     needs_repeat: bool = False
+    read_back: str = ""
     disconnected: bool = False
     handoff_reason: str = "recording"
 
@@ -106,6 +107,7 @@ class Case:
                 "timings_ms": dict(self.timings_ms),
                 "status": self.status,
                 "needs_repeat": self.needs_repeat,
+                "read_back": self.read_back,
                 "disconnected": self.disconnected,
                 "handoff_reason": self.handoff_reason,
             }

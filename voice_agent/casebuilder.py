@@ -26,6 +26,7 @@ from voice_agent.dialogue import DialogueState
 from voice_agent.form import build_form
 from voice_agent.summary import summarise
 from voice_agent.understanding import Understanding
+from voice_agent.wording import render_readback
 
 SHANGHAI = timezone(timedelta(hours=8))
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -51,6 +52,11 @@ class IntentFacts(Protocol):
     @property
     def summary(self) -> Template:
         """The request part of the teller's summary."""
+        ...
+
+    @property
+    def readback(self) -> Template:
+        """Which facts the read-back names."""
         ...
 
 
@@ -146,6 +152,20 @@ class CaseBuilder:
         required = spec.required if spec is not None else ()
         return build_form(pred.code, state.slots, required, pred.confidence, state.profile)
 
+    def read_back(self, state: DialogueState) -> str:
+        """The read-back of the call's form as the caller hears it (account tail only).
+
+        The same template and wording as the dialogue's confirm, so the
+        caller's view of a case repeats what they were asked to confirm.
+        """
+        pred = call_intent(state)
+        spec = self.intents.get(pred.code)
+        if spec is None:
+            return ""
+        form = self.form(state)
+        filled = {code: f.value for code, f in form.fields.items()}
+        return render_readback(spec.readback, filled, spec.name, "", "").rstrip("。") + "。"
+
     def understanding(self, state: DialogueState) -> Understanding:
         """The contract's Understanding of the whole call, from its state."""
         return Understanding(
@@ -194,6 +214,7 @@ class CaseBuilder:
             summary=summary,
             timings_ms=dict(timings_ms),
             needs_repeat=state.tentative,
+            read_back=self.read_back(state),
             disconnected=disconnected,
             handoff_reason="disconnected" if disconnected else handoff_reason,
         )

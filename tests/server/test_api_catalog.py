@@ -63,6 +63,8 @@ def test_added_intent_gets_prompt_readback_and_summary(client: TestClient, login
     case = builder.project(step.state, (), None, 2.0, {})
     assert case.summary.startswith("客户来电要求缴纳生活费用300元。")
     assert case.form.fields["amount"].value == 300
+    # The caller's view of the case repeats what they were asked to confirm.
+    assert case.read_back == "生活缴费，金额叁佰元整。"
 
 
 def test_bad_intent_is_refused_and_leaves_no_file(client: TestClient, login: Login) -> None:
