@@ -1,5 +1,8 @@
 """Hide account numbers wherever the server shows or logs them.
 
+The masking rule itself is :func:`voice_agent.wording.mask_account` (one
+rule for the read-back, the queue, the caller's view and the logs).
+
 A 16–19 digit run is a card or account number (taxonomy.md: payee_account).
 Tellers need the full number only on a case's detail page; queue lists and
 log files keep the last four digits, enough to tell accounts apart.
@@ -11,19 +14,9 @@ import logging
 import re
 from typing import Any
 
+from voice_agent.wording import mask_account
+
 ACCOUNT_RE = re.compile(r"(?<!\d)\d{16,19}(?!\d)")
-
-
-def mask_account(value: str) -> str:
-    """Mask one account number to its last four digits: ``**** 1234``.
-
-    Values too short to be an account are masked completely, so a partly
-    typed number never leaks either.
-    """
-    digits = "".join(ch for ch in value if ch.isdigit())
-    if len(digits) < 8:
-        return "****"
-    return f"**** {digits[-4:]}"
 
 
 def mask_accounts_in(text: str) -> str:

@@ -3,7 +3,7 @@
 The catalog's templates (:mod:`intents.templates`) say *which* facts a
 read-back or summary names; this module says *how* each value sounds. The
 caller hears 伍万元整 and "尾号一二三四" (digits one by one, as tellers read
-account tails); the teller reads 5万元 and ``****1234``. Both come from the
+account tails); the teller reads 5万元 and ``**** 1234``. Both come from the
 same form, so what the caller confirmed is what the teller sees.
 """
 
@@ -24,7 +24,7 @@ def speak_digits(digits: str) -> str:
 
 
 def mask_account(value: str) -> str:
-    """An account number masked to its last four digits: ``****1234``.
+    """An account number masked to its last four digits: ``**** 1234``.
 
     The one masking rule of the project (queue lists, logs, the caller's
     view): values too short to be an account are masked completely, so a
@@ -33,7 +33,7 @@ def mask_account(value: str) -> str:
     digits = "".join(ch for ch in value if ch.isdigit())
     if len(digits) < 8:
         return "****"
-    return f"****{digits[-4:]}"
+    return f"**** {digits[-4:]}"
 
 
 def format_amount(yuan: int) -> str:
