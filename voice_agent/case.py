@@ -3,9 +3,39 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, TypeGuard, get_args
 
 from voice_agent.understanding import Understanding
+
+
+CaseStatus = Literal["open", "escalated", "accepted", "rejected", "interrupted"]
+"""Where a case stands in the tellers' queue (contract.md)."""
+
+CASE_STATUSES: tuple[CaseStatus, ...] = get_args(CaseStatus)
+
+HandoffReason = Literal[
+    "recording",
+    "complete",
+    "teller_request",
+    "risk",
+    "unclear_limit",
+    "caller_hangup",
+    "disconnected",
+    "dialect_speech",
+    "system_interrupted",
+    "callback_requested",
+]
+"""Why a teller has the case (contract.md: handoff_reason)."""
+
+HANDOFF_REASONS: tuple[HandoffReason, ...] = get_args(HandoffReason)
+
+FieldSource = Literal["speech", "customer_profile", "teller"]
+"""Where a form field's value came from (contract.md)."""
+
+
+def is_handoff_reason(reason: str) -> TypeGuard[HandoffReason]:
+    """Whether ``reason`` is one of :data:`HANDOFF_REASONS`."""
+    return reason in HANDOFF_REASONS
 
 
 @dataclass(frozen=True)
@@ -27,7 +57,7 @@ class FormField:
 
     value: int | str
     confidence: float
-    source: str  # speech | customer_profile | teller
+    source: FieldSource
     evidence: str = ""
 
 
@@ -76,11 +106,11 @@ class Case:
     form: Form
     summary: str
     timings_ms: dict[str, int]
-    status: str = "open"
+    status: CaseStatus = "open"
     needs_repeat: bool = False
     read_back: str = ""
     disconnected: bool = False
-    handoff_reason: str = "recording"
+    handoff_reason: HandoffReason = "recording"
 
     def to_json(self) -> dict[str, Any]:
         """The contract's Case object: an Understanding plus the case fields."""

@@ -21,7 +21,7 @@ from dialects.types import MANDARIN, Normalised, Replacement
 from intents.taxonomy import OUT_OF_SCOPE
 from intents.templates import Template, default_summary
 from intents.types import IntentPrediction, IntentScore
-from voice_agent.case import Case, Form, TranscriptSegment
+from voice_agent.case import Case, Form, HandoffReason, TranscriptSegment
 from voice_agent.dialogue import DialogueState
 from voice_agent.form import build_form
 from voice_agent.summary import summarise
@@ -184,7 +184,7 @@ class CaseBuilder:
         timings_ms: Mapping[str, int],
         *,
         disconnected: bool = False,
-        handoff_reason: str = "recording",
+        handoff_reason: HandoffReason = "recording",
     ) -> Case:
         """The teller's case for a call whose dialogue ended in ``state``."""
         understanding = self.understanding(state)

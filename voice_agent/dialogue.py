@@ -52,6 +52,23 @@ from voice_agent.understanding import Understanding
 from voice_agent.wording import render_readback
 
 EventKind = Literal["prompt", "confirm", "case"]
+EventReason = Literal[
+    "greeting",
+    "ask_intent",
+    "missing_slot",
+    "repeat",
+    "unclear",
+    "readback",
+    "deny",
+    "out_of_scope",
+    "complete",
+    "teller_request",
+    "risk",
+    "unclear_limit",
+    "invite_more",
+    "finished",
+]
+"""Why the dialogue says what it says (logs, tests, the caller's page)."""
 Awaiting = Literal["intent", "slot", "confirm", "correction", "done"]
 
 
@@ -197,7 +214,7 @@ class DialogueEvent:
 
     kind: EventKind
     text: str
-    reason: str
+    reason: EventReason
     slot: str | None = None
     flags: tuple[RiskFlag, ...] = ()
 
@@ -590,7 +607,7 @@ class Dialogue:
         state: DialogueState,
         kind: EventKind,
         text: str,
-        reason: str,
+        reason: EventReason,
         *,
         slot: str | None = None,
         awaiting: Awaiting | None = None,
@@ -604,7 +621,7 @@ class Dialogue:
         self,
         state: DialogueState,
         text: str,
-        reason: str,
+        reason: EventReason,
         *,
         flags: tuple[RiskFlag, ...] = (),
     ) -> DialogueStep:

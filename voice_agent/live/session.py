@@ -12,11 +12,12 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from models.errors import InputError
-from voice_agent.case import Case, Form, TranscriptSegment
+from voice_agent.case import Case, Form, HandoffReason, TranscriptSegment, is_handoff_reason
+from voice_agent.casebuilder import new_case_id
 from voice_agent.dialogue import DialogueEvent
 from voice_agent.live.events import (
     CaseEvent,
@@ -33,6 +34,9 @@ log = logging.getLogger(__name__)
 
 SendEvent = Callable[[LiveEvent], Awaitable[None]]
 SaveCase = Callable[[Case], None]
+#: Stores, after every finished turn, the case the call would become if the
+#: server died now (status ``interrupted``): the write-ahead of issue 10.
+Checkpoint = Callable[[Case], None]
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,8 @@ class CallSession:
         send: delivers an event to the customer's page; failures (the page
             went away) are logged, never raised, so the case is still saved.
         start: customer id and scenario from the first frame.
+        checkpoint: called after every finished turn, before the reply is
+            said, with the case so far; a failure is logged and the call goes on.
     """
 
     def __init__(
@@ -98,8 +104,12 @@ class CallSession:
         save_case: SaveCase,
         send: SendEvent,
         start: CallStart,
+        checkpoint: Checkpoint | None = None,
     ) -> None:
         self.frontdesk = frontdesk
+        self.checkpoint = checkpoint
+        # Fixed at the start, so every checkpoint and the final case are one case.
+        self.case_id = new_case_id()
         self.save_case = save_case
         self._send = send
         self.start = start
@@ -140,7 +150,18 @@ class CallSession:
         )
         self.timings_ms["understand"] += round((time.perf_counter() - t0) * 1000)
         self.state = step.state
+        if step.event.kind != "case":  # a handoff saves the case itself, at once
+            await asyncio.to_thread(self._write_ahead)
         await self._say(step.event)
+
+    def _write_ahead(self) -> None:
+        if self.checkpoint is None or self.case is not None:
+            return
+        try:
+            snapshot = self._project("system_interrupted")
+            self.checkpoint(replace(snapshot, status="interrupted"))
+        except Exception:  # the call goes on; the final save still happens
+            log.warning("live call %s: checkpoint failed", self.case_id, exc_info=True)
 
     async def _say(self, event: DialogueEvent) -> None:
         if event.kind == "prompt":
@@ -150,10 +171,11 @@ class CallSession:
             self.confirmed_form = form
             await self.emit(ConfirmEvent(event.text, form.to_json()))
         else:
-            case = await asyncio.to_thread(self.close_case, event.reason)
+            reason = event.reason if is_handoff_reason(event.reason) else "complete"
+            case = await asyncio.to_thread(self.close_case, reason)
             await self.emit(CaseEvent(event.text, event.reason, case.to_json() if case else {}))
 
-    def close_case(self, reason: str = "complete") -> Case | None:
+    def close_case(self, reason: HandoffReason = "complete") -> Case | None:
         """Project the dialogue's state into the case and save it (once).
 
         None when the caller said nothing. The case's form is the form of the
@@ -164,6 +186,13 @@ class CallSession:
             return self.case
         if not self.segments:
             return None
+        case = self._project(reason)
+        self.save_case(case)
+        self.case = case
+        self.handed_over.set()
+        return case
+
+    def _project(self, reason: HandoffReason) -> Case:
         case = self.frontdesk.case_builder.project(
             self.state,
             self.segments,
@@ -173,7 +202,4 @@ class CallSession:
             disconnected=self.disconnected,
             handoff_reason=reason,
         )
-        self.save_case(case)
-        self.case = case
-        self.handed_over.set()
-        return case
+        return replace(case, case_id=self.case_id)
