@@ -68,7 +68,9 @@ def _worker(out: Path) -> None:
         def run(turns: list[str]) -> dict[str, Any]:
             history: list[str] = []
             intents: list[str] = []
-            level, flags, seconds = "none", {}, []
+            level = "none"
+            flags: dict[str, tuple[str, str, str]] = {}
+            seconds: list[float] = []
             for text in turns:
                 t0 = time.perf_counter()
                 u = understander.understand(
