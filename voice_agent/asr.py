@@ -42,6 +42,7 @@ from voice_agent.asr_guards import (  # re-exported: the guards were born here
     judge,
     prompt_terms,
 )
+from voice_agent.asr_window import FULL_WINDOW_S, WindowedDecoder, encoder_window_s
 from voice_agent.settings import AsrSettings
 
 if TYPE_CHECKING:
@@ -115,6 +116,12 @@ class AsrResult:
     # A plain dict typed read-only: json.dumps and dataclasses.asdict both
     # handle it, which a MappingProxyType would break.
     options: Mapping[str, object] = field(default_factory=dict)
+    #: Whisper's language-ID distribution over the turn (code → probability,
+    #: e.g. {"zh": 0.99, "ja": 0.004}); empty when it was not computed.
+    #: Read by the dialect-speech judgement (voice_agent.speech_dialect).
+    language_probs: Mapping[str, float] = field(default_factory=dict)
+    #: Highest segment compression ratio (Whisper's repetition measure).
+    compression_ratio: float = 0.0
 
 
 class AsrEngine(Protocol):
@@ -173,6 +180,11 @@ class WhisperEngine:
             "no_speech_threshold": None,
             "without_timestamps": True,
         }
+        # A right-sized encoder window (voice_agent.asr_window) for turns that
+        # fit one; faster-whisper's own 30 s path for the rest.
+        self._windowed = WindowedDecoder(
+            model, settings.language, settings.beam_size, settings.initial_prompt or None
+        )
         self.options: Mapping[str, object] = {
             "engine": "faster-whisper",
             "model": model_ref,
@@ -181,6 +193,8 @@ class WhisperEngine:
             "decode_timeout_s": settings.decode_timeout_s,
             "min_avg_logprob": settings.min_avg_logprob,
             "max_no_speech_prob": settings.max_no_speech_prob,
+            "min_encoder_window_s": settings.encoder_window_s,
+            "encoder_window_margin_s": settings.encoder_window_margin_s,
             "t2s": True,
             **self._kwargs,
         }
@@ -211,11 +225,14 @@ class WhisperEngine:
     def _transcribe(self, samples: np.ndarray) -> AsrResult:
         audio = np.ascontiguousarray(samples, dtype=np.float32).reshape(-1)
         t0 = time.perf_counter()
-        window_s = min(len(audio) / SAMPLE_RATE, 30.0)  # the bound applies per 30 s window
-        max_new = min(MAX_NEW_TOKENS, MIN_NEW_TOKENS + math.ceil(TOKENS_PER_SECOND * window_s))
-        options = {**self.options, "max_new_tokens": max_new}
+        speech_s = min(len(audio) / SAMPLE_RATE, 30.0)  # the bound applies per 30 s window
+        max_new = min(MAX_NEW_TOKENS, MIN_NEW_TOKENS + math.ceil(TOKENS_PER_SECOND * speech_s))
+        window_s = self.window_for(len(audio) / SAMPLE_RATE)
+        options = {**self.options, "max_new_tokens": max_new, "encoder_window_s": window_s}
         stop = threading.Event()  # per call: a new call must not un-stop an abandoned one
-        future: Future[list[Any]] = self._executor.submit(self._decode, audio, max_new, stop)
+        future: Future[list[Any]] = self._executor.submit(
+            self._decode, audio, max_new, window_s, stop
+        )
         try:
             raw = future.result(timeout=self._settings.decode_timeout_s)
         except FutureTimeout:
@@ -237,7 +254,17 @@ class WhisperEngine:
             raise ModelError(f"ASR decode failed in {self.name}: {exc}") from exc
         return self._result(raw, _ms(t0), options)
 
-    def _decode(self, audio: np.ndarray, max_new: int, stop: threading.Event) -> list[Any]:
+    def window_for(self, duration_s: float) -> float:
+        """The encoder window (s) a turn of ``duration_s`` seconds is decoded in."""
+        s = self._settings
+        return encoder_window_s(duration_s, s.encoder_window_s, s.encoder_window_margin_s)
+
+    def _decode(
+        self, audio: np.ndarray, max_new: int, window_s: float, stop: threading.Event
+    ) -> list[Any]:
+        if window_s < FULL_WINDOW_S:
+            seg = self._windowed.decode(audio, window_s, max_new)
+            return [seg] if seg.text.strip() else []  # as faster-whisper skips empty ones
         segments, _info = self._model.transcribe(audio, max_new_tokens=max_new, **self._kwargs)
         out = []
         for seg in segments:  # decoding happens lazily, window by window
@@ -269,6 +296,11 @@ class WhisperEngine:
             avg_logprob, no_speech, compression = NO_TOKENS_LOGPROB, 1.0, 0.0
         text = "".join(s.text for s in segments).strip()
         reason = judge(text, avg_logprob, no_speech, compression, self._settings)
+        # The windowed decoder runs language ID on the encoder output it
+        # already has (one decoder step); faster-whisper's 30 s path does not.
+        language: dict[str, float] = {}
+        for s in raw:
+            language = dict(getattr(s, "language_probs", ()) or ()) or language
         return AsrResult(
             text=text,
             segments=segments,
@@ -278,7 +310,24 @@ class WhisperEngine:
             reason=reason,
             decode_ms=decode_ms,
             options=options,
+            language_probs=language,
+            compression_ratio=compression,
         )
+
+    def detect_language(self, samples: np.ndarray) -> dict[str, float]:
+        """Whisper's language-ID distribution for one turn (code → probability).
+
+        For results without :attr:`AsrResult.language_probs` (the 30 s
+        path): one encoder pass in the turn's window plus one decoder step.
+        """
+        audio = np.ascontiguousarray(samples, dtype=np.float32).reshape(-1)
+        audio = audio[: int(FULL_WINDOW_S * SAMPLE_RATE)]
+        with self._turn:
+            window_s = self.window_for(len(audio) / SAMPLE_RATE)
+            features = self._windowed.features(audio, window_s)
+            encoded = self._model.encode(features)
+            pairs = self._model.model.detect_language(encoded)[0]
+        return {token.strip("<|>"): float(p) for token, p in pairs}
 
     def close(self) -> None:
         """Stop the worker thread (waits for a running decode to finish)."""
