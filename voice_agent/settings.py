@@ -66,15 +66,6 @@ class AsrSettings(BaseModel):
     encoder_window_margin_s: float = Field(
         default=1.3, description="Silence the encoder window keeps after the turn (s)."
     )
-    encoder_window_s: float = Field(
-        default=15.0,
-        description="Shortest encoder window (s): a turn is encoded in this window, or in "
-        "its own length plus encoder_window_margin_s when longer, instead of Whisper's "
-        "padded 30 s. 30 goes back to the stock 30 s window (benchmarks/RESULTS.md).",
-    )
-    encoder_window_margin_s: float = Field(
-        default=1.3, description="Silence the encoder window keeps after the turn (s)."
-    )
 
 
 class AudioSettings(BaseModel):
