@@ -17,6 +17,7 @@ import numpy as np
 
 from intents.dataset import LabelledExample
 from intents.types import IntentPrediction, Slots
+from models.progress import Track, no_progress
 
 N_WORST = 10
 N_CONFUSION_EXAMPLES = 3
@@ -184,6 +185,7 @@ def evaluate(
     preprocess: Callable[[str], str],
     dialect_of: Callable[[str], str],
     slot_extractor: SlotExtractorLike | None = None,
+    track: Track = no_progress,
 ) -> EvalReport:
     """Run ``classifier`` on every example and measure it.
 
@@ -194,10 +196,11 @@ def evaluate(
             (the dialect normaliser's ``normalized_text``).
         dialect_of: the dialect of a raw text, used when an example has none.
         slot_extractor: when given, slots are checked on annotated examples.
+        track: reports progress over the examples (a terminal bar from the CLI).
     """
     outcomes: list[Outcome] = []
     slot_hits = slot_n = 0
-    for ex in examples:
+    for ex in track(examples, total=len(examples), what="evaluating"):
         norm = preprocess(ex.text)
         pred = classifier.predict(norm)
         dialect = ex.dialect or dialect_of(ex.text)

@@ -21,6 +21,7 @@ from intents.dataset import LabelledExample, catalog_split
 from intents.evaluation import EvalReport, evaluate
 from intents.store import ModelMeta, ModelStore
 from models.errors import ModelError
+from models.progress import Track, no_progress
 
 #: A candidate may score this much lower macro-F1 and still replace the
 #: current model: on a few hundred held-back sentences one sentence moves
@@ -97,6 +98,7 @@ def train(
     checkpoint: Path | None = None,
     dialect_of: Callable[[str], str] = _unknown_dialect,
     tolerance: float = TOLERANCE,
+    track: Track = no_progress,
 ) -> TrainResult:
     """Train a candidate and make it current unless it evaluates worse.
 
@@ -111,6 +113,7 @@ def train(
         checkpoint: base checkpoint directory for the transformers backend.
         dialect_of: dialect detector for per-dialect figures.
         tolerance: allowed macro-F1 drop (see :data:`TOLERANCE`).
+        track: reports progress of the evaluations (a terminal bar from the CLI).
     """
     model, n_examples, n_corrections = fit_candidate(
         catalog, corrections, backend, preprocess, checkpoint
@@ -118,7 +121,7 @@ def train(
     examples = evaluation_set(catalog, eval_data)
     if not examples:
         raise ModelError("no evaluation data: the catalog's held-back split is empty")
-    candidate = evaluate(model, examples, preprocess, dialect_of)
+    candidate = evaluate(model, examples, preprocess, dialect_of, track=track)
 
     current_report: EvalReport | None = None
     try:
@@ -128,7 +131,7 @@ def train(
     else:
         why_no_current = "there was no current model"
     if current is not None:
-        current_report = evaluate(current, examples, preprocess, dialect_of)
+        current_report = evaluate(current, examples, preprocess, dialect_of, track=track)
 
     figures = f"candidate macro-F1 {candidate.macro_f1:.3f}"
     if current_report is None:

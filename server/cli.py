@@ -126,12 +126,18 @@ def _models(settings: Settings, out: TextIO) -> int:
     it, and so a broken model is reported at install time, not mid-call.
     """
     from models.whisper_assets import resolve_asr_model
+    from server.progress import terminal_track
     from voice_agent.service import build_frontdesk
 
-    ref = resolve_asr_model(settings.asr.model, settings.model_cache_dir)
-    print(f"ASR model ready: {ref}", file=out)
-    desk = build_frontdesk(settings, load_asr=True)
-    print(f"VAD ready; intent classifier ready ({len(desk.catalog.intents)} intents)", file=out)
+    steps = ("assemble and verify Whisper", "load VAD, train or load the classifier")
+    for i, _step in enumerate(terminal_track()(steps, total=len(steps), what="preparing models")):
+        if i == 0:
+            ref = resolve_asr_model(settings.asr.model, settings.model_cache_dir)
+            print(f"ASR model ready: {ref}", file=out)
+        else:
+            desk = build_frontdesk(settings, load_asr=True)
+            n = len(desk.catalog.intents)
+            print(f"VAD ready; intent classifier ready ({n} intents)", file=out)
     return EXIT_OK
 
 
@@ -188,11 +194,13 @@ def error_case(path: Path, message: str, customer_id: str | None) -> dict[str, A
 
 
 def _handle(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    from server.progress import terminal_track
     from voice_agent.service import build_frontdesk
 
     desk = build_frontdesk(settings, load_asr=True)
     status = EXIT_OK
-    for path in args.audio:
+    track = terminal_track()
+    for path in track(args.audio, total=len(args.audio), what="handling recordings"):
         try:
             if not path.is_file():
                 raise InputError(f"{path}: no such file")

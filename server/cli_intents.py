@@ -23,6 +23,7 @@ from intents.slots import SlotExtractor
 from intents.store import ModelStore
 from intents.training import evaluation_set, load_or_bootstrap, train
 from models.errors import FrontDeskError
+from server.progress import terminal_track
 from voice_agent.settings import Settings
 
 EXIT_OK, EXIT_INPUT = 0, 2
@@ -131,7 +132,9 @@ def _eval(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
         dialect_of=dialect_of,
     )
     examples = evaluation_set(catalog, _extra(args.data))
-    report = evaluate(model, examples, preprocess, dialect_of, SlotExtractor.load())
+    report = evaluate(
+        model, examples, preprocess, dialect_of, SlotExtractor.load(), track=terminal_track()
+    )
     page = write_report(report, args.out or settings.data_dir / EVAL_SUBDIR)
     dialects = ", ".join(f"{g.name} {g.accuracy:.3f} (n={g.n})" for g in report.per_dialect)
     print(
@@ -162,6 +165,7 @@ def _train(
         force=args.force,
         checkpoint=u.transformer_checkpoint,
         dialect_of=dialect_of,
+        track=terminal_track(),
     )
     verdict = "ACCEPTED" if result.accepted else "REFUSED"
     print(f"{verdict}: {result.reason}; current model: {result.version}", file=out)

@@ -8,11 +8,13 @@ must drain, not cancel: when the caller hangs up mid-sentence, the speech
 in progress is still transcribed and saved. Owning the read loop makes
 both explicit (the handshake is read before a pipeline exists; a drop is
 followed by enough silence for the VAD to close the turn, then an
-``EndFrame``, which ``SegmentedSTTService`` drains), whereas the transport
+``EndFrame``, on which the STT service recognises the turn still open), whereas the transport
 reports a disconnect as an event and leaves the session to be cancelled.
-Everything after the socket is pipecat: Silero VAD (turns cut by silence,
+Everything after the socket is pipecat: Silero VAD (reporting pauses,
 not the Smart Turn model, which was at chance on Mandarin), our STT
-service, and the turn processor.
+service (which recognises at the first short pause and decides from the
+words how long a pause ends the turn: voice_agent.live.turn_end), and the
+turn processor.
 
     audio → VADProcessor(Silero) → FrontDeskSTTService → TurnProcessor → session
 """
@@ -22,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pipecat.audio.vad.silero import SileroVADAnalyzer
@@ -36,6 +38,7 @@ from pipecat.workers.runner import WorkerRunner
 from voice_agent.live.events import ErrorEvent
 from voice_agent.live.session import CallSession, CallStart, SaveCase, SendEvent
 from voice_agent.live.stt import SAMPLE_RATE, FrontDeskSTTService, TurnProcessor
+from voice_agent.live.turn_end import EndOfTurnPolicy
 from voice_agent.settings import AudioSettings
 
 if TYPE_CHECKING:
@@ -52,25 +55,24 @@ CHUNK_BYTES = SAMPLE_RATE // 50 * 2
 
 @dataclass(frozen=True)
 class VadConfig:
-    """Turn cutting: how sure, how long speech must last, how long the pause.
+    """Pause finding: how sure, how long speech must last, what a short pause is.
 
-    ``stop_secs`` trades latency for not cutting a slow speaker mid-sentence;
-    elderly callers pause, so it is the setting to tune first.
+    ``stop_secs`` is the *first short pause*, where the turn so far is
+    recognised speculatively; it no longer ends the turn. How much silence
+    ends a turn depends on what was said (``policy``): a complete request
+    after ``complete_pause_s``, an unfinished one after ``patient_pause_s``.
     """
 
     confidence: float = 0.5
     start_secs: float = 0.25
-    stop_secs: float = 0.5
+    stop_secs: float = 0.3
     min_volume: float = 0.3
+    policy: EndOfTurnPolicy = field(default_factory=EndOfTurnPolicy)
 
     @classmethod
     def from_settings(cls, audio: AudioSettings) -> VadConfig:
-        """The same thresholds the file pipeline uses."""
-        return cls(
-            confidence=audio.vad_threshold,
-            start_secs=audio.min_speech_ms / 1000,
-            stop_secs=audio.min_silence_ms / 1000,
-        )
+        """The file pipeline's speech thresholds; the live call's own pauses."""
+        return cls(confidence=audio.vad_threshold, start_secs=audio.min_speech_ms / 1000)
 
 
 class LiveCall:
@@ -102,7 +104,13 @@ class LiveCall:
         asr = frontdesk.settings.asr
         gate = _ASR_GATES.setdefault(frontdesk.asr, asyncio.Semaphore(1))
         self._stt = FrontDeskSTTService(
-            frontdesk.transcribe_span, gate=gate, model=asr.model, language=asr.language
+            frontdesk.transcribe_span,
+            gate=gate,
+            model=asr.model,
+            language=asr.language,
+            pause_secs=self.vad.stop_secs,
+            resume_secs=self.vad.start_secs,
+            policy=self.vad.policy,
         )
         analyzer = SileroVADAnalyzer(
             sample_rate=SAMPLE_RATE,
@@ -138,6 +146,11 @@ class LiveCall:
         async def _on_error(_worker: PipelineWorker, frame: ErrorFrame) -> None:
             log.warning("live call pipeline error: %s", frame.error)
             await self.session.emit(ErrorEvent(f"speech recognition failed: {frame.error}"))
+
+    @property
+    def stt(self) -> FrontDeskSTTService:
+        """The call's STT service (its turn statistics are read by benchmarks)."""
+        return self._stt
 
     @property
     def handed_over(self) -> asyncio.Event:
@@ -198,7 +211,8 @@ class LiveCall:
             if self._pending:
                 await self._push(self._pending.ljust(CHUNK_BYTES, b"\0"))
                 self._pending = b""
-            # Enough silence for the VAD to end a turn in progress.
+            # Enough silence for the VAD to report the pause; the STT service
+            # recognises a turn still open when the pipeline ends.
             silence = bytes(CHUNK_BYTES)
             for _ in range(int((self.vad.stop_secs + 0.3) * 50)):
                 await self._push(silence, caller=False)
