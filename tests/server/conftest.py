@@ -11,12 +11,16 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from server.app import create_app
@@ -24,9 +28,12 @@ from server.auth import create_user
 from server.db import make_engine, make_sessionmaker, migrate
 from server.deps import SESSION_COOKIE
 from server.service_keys import add_service_key
+from tests.live_server import serve
 from voice_agent.settings import ServerSettings, Settings
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from voice_agent.service import FrontDesk
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -180,3 +187,64 @@ def service(client: TestClient) -> dict[str, str]:
     with client.app.state.sessions() as session:  # type: ignore[attr-defined]
         key = add_service_key(session, "mobile-app")
     return {"Authorization": f"Bearer {key}"}
+
+
+# ---- a real server over HTTP (uvicorn in a thread) -------------------------------------
+
+
+@dataclass(frozen=True)
+class Live:
+    """A running server, a service key for it, and its settings."""
+
+    url: str
+    app: FastAPI
+    settings: Settings
+    key: str
+
+    @property
+    def service(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+    def staff(self, username: str, role: str, password: str = PASSWORD) -> dict[str, str]:
+        """Create a member of staff, log in over HTTP, return Bearer headers."""
+        with self.app.state.sessions() as session:
+            create_user(session, username, role, password)
+        r = httpx.post(f"{self.url}/api/login", json={"username": username, "password": password})
+        assert r.status_code == 200, r.text
+        return {"Authorization": f"Bearer {session_token(r)}"}
+
+    def audit(self) -> list[tuple[str, str]]:
+        with self.app.state.sessions() as session:
+            rows = session.execute(text("SELECT actor, action FROM audit_log ORDER BY id"))
+            return [(r[0], r[1]) for r in rows]
+
+
+StartLive = Callable[..., Live]
+
+
+@pytest.fixture()
+def start_live(tmp_path: Path, db_url: str, frontdesk: FrontDesk) -> Iterator[StartLive]:
+    """Start a real server with ``ServerSettings`` overrides (one per test is typical)."""
+    started = 0
+    with ExitStack() as stack:
+
+        def start(**server: Any) -> Live:
+            nonlocal started
+            started += 1
+            settings = Settings(
+                data_dir=tmp_path / f"data{started}",
+                server=ServerSettings(database_url=db_url, **server),
+            )
+            app = create_app(settings, frontdesk)
+            live = stack.enter_context(serve(app))
+            with app.state.sessions() as session:
+                key = add_service_key(session, f"bank-app-{started}")
+            return Live(live.url, app, settings, key)
+
+        yield start
+
+
+@pytest.fixture()
+def live(start_live: StartLive) -> Live:
+    """A real server on default settings (no demo), with a service key."""
+    return start_live()
