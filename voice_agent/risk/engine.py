@@ -17,7 +17,7 @@ from pathlib import Path
 
 from dialects.types import Normalised
 from intents.types import Slots
-from voice_agent.risk.matching import Hits, Match, TextView, find_cue
+from voice_agent.risk.matching import Hits, Match, TermIndex, TextView, find_cue
 from voice_agent.risk.merge import merge_risk
 from voice_agent.risk.model import CUSTOMER_FLAGS, FRAUD_FLAGS, TRANSACTION_FLAGS, CueSet, RuleSet
 from voice_agent.risk.profiles import CustomerDirectory, CustomerProfile
@@ -61,6 +61,7 @@ class RiskEngine:
         self.blacklist = blacklist
         self.detector = detector
         self._cache: dict[str, tuple[TextView, Hits]] = {}
+        self._index = TermIndex(rules.terms)
         # A flag's not_if (防诈骗 lectures, 我儿子要结婚) also silences the model.
         self._model_vetoes = {
             code: CueSet(cues=rule.cueset.not_if)
@@ -267,7 +268,7 @@ class RiskEngine:
         cached = self._cache.get(text)
         if cached is None:
             view = TextView(text)
-            cached = (view, view.hits(self.rules.terms))
+            cached = (view, view.indexed_hits(self._index))
             if len(self._cache) >= _CACHE_SIZE:
                 self._cache.pop(next(iter(self._cache)))
             self._cache[text] = cached
