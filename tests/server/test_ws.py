@@ -5,6 +5,9 @@ streams committed recordings (tests/data/audio) as 16 kHz PCM in 20 ms
 chunks, as fast as possible or at real-time pacing, then a second of
 silence, and reads the JSON events. Cases are read back from the server's
 database. One Whisper is loaded for the module.
+
+Every call starts with a call token (server.call_tokens), as the bank's app
+would hand the page one; the events the caller gets are the customer view.
 """
 
 from __future__ import annotations
@@ -14,21 +17,26 @@ import json
 import re
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
+from websockets.typing import Origin
 
 from server.app import create_app
+from server.call_tokens import mint, scenario_codes
 from server.repository import case_detail, list_queue
+from server.service_keys import add_service_key
 from tests.live_server import serve
 from voice_agent.audio import decode_audio
 from voice_agent.service import FrontDesk, build_frontdesk
-from voice_agent.settings import Settings
+from voice_agent.settings import ServerSettings, Settings
 
 AUDIO = Path(__file__).resolve().parent.parent / "data" / "audio"
 CHUNK = 640  # 20 ms of 16 kHz s16le
@@ -65,6 +73,16 @@ def load_fixture(name: str) -> Fixture:
 class Server:
     url: str
     app: Any
+
+    def token(
+        self, customer_id: str = "walk-in-01", scenario: str | None = None, ttl_s: int = 300
+    ) -> str:
+        """A call token as the bank's back end would get one (POST /api/call-tokens)."""
+        state = self.app.state
+        token, _ = mint(
+            state.call_token_secret, customer_id, scenario, ttl_s, scenario_codes(state.catalog)
+        )
+        return token
 
 
 @pytest.fixture(scope="module")
@@ -110,9 +128,14 @@ def events_until(ws: ClientConnection, kinds: set[str]) -> list[dict[str, Any]]:
 def call(
     server: Server, fixture: Fixture, *, realtime: bool, start: dict[str, Any] | None = None
 ) -> list[dict[str, Any]]:
-    """One whole call: start frame, the recording, a second of silence, events to the end."""
+    """One whole call: token frame, the recording, a second of silence, events to the end.
+
+    ``start`` names the token's ``customer_id`` and ``scenario``.
+    """
+    start = start or {}
+    token = server.token(start.get("customer_id") or "walk-in-01", start.get("scenario"))
     with connect(server.url, open_timeout=10) as ws:
-        ws.send(json.dumps(start or {"customer_id": None}))
+        ws.send(json.dumps({"token": token}))
         greeting = json.loads(ws.recv(timeout=EVENT_TIMEOUT_S))
         assert greeting["type"] == "prompt" and greeting["text"]
         stream(ws, fixture.pcm + bytes(int(16_000 * SILENCE_S) * 2), realtime=realtime)
@@ -185,9 +208,12 @@ def test_known_customer_hears_the_payee_read_back_from_the_profile(server: Serve
     assert "伍万元整" in confirm["text"]
     fields = confirm["form"]["fields"]
     assert fields["payee_account"]["source"] == "customer_profile"
-    tail = fields["payee_account"]["value"][-4:]
+    # The caller sees the son's account masked to its last four digits, never in full.
+    masked = fields["payee_account"]["value"]
+    assert re.fullmatch(r"\*\*\*\* \d{4}", masked), masked
     digits = "零一二三四五六七八九"
-    assert "".join(digits[int(d)] for d in tail) in confirm["text"]
+    assert "".join(digits[int(d)] for d in masked[-4:]) in confirm["text"]
+    assert not re.search(r"\d{8,}", json.dumps(events, ensure_ascii=False))
 
 
 def test_teller_request_hands_over_at_once(server: Server) -> None:
@@ -203,28 +229,79 @@ def test_fraud_cue_hands_over_with_the_flags(server: Server) -> None:
     assert events[0]["text"] == "您好，您的转账超过了限额，请问您要转多少钱、转给谁？"
     case_event = events[-1]
     assert case_event["type"] == "case", events
-    assert case_event["reason"] == "risk"
-    flags = {f["code"] for f in case_event["case"]["risk"]["flags"]}
+    # The caller (perhaps coached by the scammer) learns nothing of what was noticed ...
+    assert case_event["reason"] == "handoff"
+    assert set(case_event["case"]) == {"case_id", "status", "intent", "read_back", "form"}
+    wire = json.dumps(events, ensure_ascii=False)
+    for secret in ("risk", "flags", "advice", "evidence", "score", *fixture.label["fraud_flags"]):
+        assert secret not in wire, secret
+    # ... while the teller's case has everything.
+    saved = stored_case(server, case_event["case"]["case_id"])["case"]
+    flags = {f["code"] for f in saved["risk"]["flags"]}
     assert flags & set(fixture.label["fraud_flags"])
-    assert case_event["case"]["risk"]["level"] == "high"
-    assert case_event["case"]["scenario"] == "transfer_over_limit"
+    assert saved["risk"]["level"] == "high"
+    assert saved["scenario"] == "transfer_over_limit"
+    assert saved["handoff_reason"] == "risk"
+
+
+def _refused(server: Server, first: str | bytes, url: str | None = None) -> tuple[list[Any], int]:
+    """Send ``first``; every event received, and the close code."""
+    events = []
+    with connect(url or server.url, open_timeout=10) as ws:
+        ws.send(first)
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                events.append(json.loads(ws.recv(timeout=EVENT_TIMEOUT_S)))
+    assert closed.value.rcvd is not None
+    return events, closed.value.rcvd.code
 
 
 @pytest.mark.parametrize(
     "first",
-    ["not json", '["a list"]', '{"scenario": "lost_phone"}', b"\x00\x01binary first"],
+    [
+        "not json",
+        '["a list"]',
+        '{"customer_id": "demo-elderly-01"}',  # the old, unauthenticated start frame
+        '{"token": "made.up"}',
+        '{"token": 42}',
+        b"\x00\x01binary first",
+    ],
 )
-def test_malformed_first_frame_is_refused_with_a_policy_close(
+def test_a_call_without_a_valid_token_gets_nothing_but_unauthorized(
     server: Server, first: str | bytes
 ) -> None:
+    events, code = _refused(server, first)
+    assert code == 4401
+    assert [(e["type"], e["code"]) for e in events] == [("error", "unauthorized")]
+
+
+def test_expired_and_forged_tokens_are_refused(server: Server) -> None:
+    expired = server.token("demo-elderly-01", ttl_s=1)
+    time.sleep(2.1)
+    sig = server.token("demo-elderly-01").partition(".")[2]
+    other = server.token("victim-42").partition(".")[0]
+    for token in (expired, f"{other}.{sig}"):
+        events, code = _refused(server, json.dumps({"token": token}))
+        assert code == 4401 and [e["code"] for e in events] == ["unauthorized"]
+
+
+def test_the_customer_comes_from_the_token_not_the_caller(server: Server) -> None:
+    fixture = load_fixture("teller")
+    before = {c["case_id"] for c in stored(server)}
+    start = {"token": server.token("demo-elderly-01"), "customer_id": "victim-42"}
     with connect(server.url, open_timeout=10) as ws:
-        ws.send(first)
-        event = json.loads(ws.recv(timeout=EVENT_TIMEOUT_S))
-        with pytest.raises(ConnectionClosed) as closed:
-            ws.recv(timeout=EVENT_TIMEOUT_S)
-    assert event["type"] == "error"
-    assert event["message"]
-    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+        ws.send(json.dumps(start))
+        ws.recv(timeout=EVENT_TIMEOUT_S)
+        stream(ws, fixture.pcm + bytes(32_000), realtime=False)
+        events_until(ws, {"case"})
+    new = _wait_for_new_case(server, before)
+    assert new["customer_id"] == "demo-elderly-01"
+
+
+def test_a_cross_site_page_cannot_open_a_call(server: Server) -> None:
+    with pytest.raises(InvalidStatus) as refused:
+        connect(server.url, open_timeout=10, origin=Origin("http://evil.example"))
+    assert refused.value.response.status_code == 403
 
 
 def test_dropped_connection_mid_utterance_saves_what_was_said(server: Server) -> None:
@@ -234,7 +311,7 @@ def test_dropped_connection_mid_utterance_saves_what_was_said(server: Server) ->
     cut_s = fixture.speech_start_s + (fixture.speech_end_s - fixture.speech_start_s) * 2 / 3
     cut = int(cut_s * 16_000) * 2
     with connect(server.url, open_timeout=10) as ws:
-        ws.send(json.dumps({"customer_id": "demo-elderly-01"}))
+        ws.send(json.dumps({"token": server.token("demo-elderly-01")}))
         ws.recv(timeout=EVENT_TIMEOUT_S)
         stream(ws, fixture.pcm[:cut], realtime=True)
     new = _wait_for_new_case(server, before)
@@ -255,3 +332,77 @@ def _wait_for_new_case(server: Server, before: set[str]) -> dict[str, Any]:
             return new[0]
         time.sleep(0.1)
     raise AssertionError("no case was saved after the caller hung up")
+
+
+@contextmanager
+def server_with(frontdesk: FrontDesk, tmp: Path, **limits: Any) -> Iterator[Server]:
+    """Another real server on the module's models, with ``ServerSettings`` overrides."""
+    settings = Settings(data_dir=tmp, server=ServerSettings(**limits))
+    app = create_app(settings, frontdesk=frontdesk)
+    with serve(app) as live:
+        yield Server(url=f"{live.ws_url}/ws/call", app=app)
+
+
+def test_a_silent_line_is_closed_after_the_idle_limit(frontdesk: FrontDesk, tmp_path: Path) -> None:
+    with server_with(frontdesk, tmp_path, ws_idle_s=1.5) as limited:
+        with connect(limited.url, open_timeout=10) as ws:
+            ws.send(json.dumps({"token": limited.token()}))
+            assert json.loads(ws.recv(timeout=EVENT_TIMEOUT_S))["type"] == "prompt"
+            t0 = time.monotonic()
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    ws.recv(timeout=EVENT_TIMEOUT_S)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4408
+        assert time.monotonic() - t0 < 10
+
+
+def test_no_call_outlasts_the_wall_clock_limit(frontdesk: FrontDesk, tmp_path: Path) -> None:
+    with server_with(frontdesk, tmp_path, ws_max_call_s=2.0) as limited:
+        events = []
+        with connect(limited.url, open_timeout=10) as ws:
+            ws.send(json.dumps({"token": limited.token()}))
+            t0 = time.monotonic()
+            with pytest.raises(ConnectionClosed):
+                # Silence, paced like a microphone, for far longer than the limit.
+                for _ in range(20 * 50):
+                    ws.send(bytes(CHUNK))
+                    time.sleep(0.02)
+                    with suppress(TimeoutError):
+                        events.append(json.loads(ws.recv(timeout=0)))
+                while True:
+                    events.append(json.loads(ws.recv(timeout=EVENT_TIMEOUT_S)))
+        assert time.monotonic() - t0 < 15
+        assert any(e["type"] == "error" and "too long" in e["message"] for e in events), events
+
+
+def test_one_address_cannot_flood_the_call_handshake(frontdesk: FrontDesk, tmp_path: Path) -> None:
+    with server_with(frontdesk, tmp_path, ws_per_ip_per_minute=2) as limited:
+        for _ in range(2):
+            with connect(limited.url, open_timeout=10) as ws:
+                ws.send(json.dumps({"token": limited.token()}))
+                assert json.loads(ws.recv(timeout=EVENT_TIMEOUT_S))["type"] == "prompt"
+        events, code = _refused(limited, json.dumps({"token": limited.token()}), limited.url)
+        assert code == 4429
+        assert [e["code"] for e in events] == ["rate_limited"]
+
+
+def test_an_uploading_service_gets_the_customer_view(server: Server) -> None:
+    """POST /api/calls: masked, no risk; the teller's stored case keeps everything."""
+    with server.app.state.sessions() as session:
+        key = add_service_key(session, "upload-test")
+    base = server.url.removesuffix("/ws/call").replace("ws://", "http://")
+    with (AUDIO / "fraud_safe_account.ogg").open("rb") as f:
+        r = httpx.post(
+            f"{base}/api/calls",
+            files={"file": ("call.ogg", f)},
+            data={"customer_id": "demo-elderly-01"},
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=300,
+        )
+    assert r.status_code == 201, r.text
+    view = r.json()
+    assert set(view) == {"case_id", "status", "intent", "read_back", "form"}
+    assert "risk" not in r.text and "flags" not in r.text and "advice" not in r.text
+    assert not re.search(r"\d{8,}", r.text)
+    saved = stored_case(server, view["case_id"])["case"]
+    assert saved["risk"]["flags"]
