@@ -1,40 +1,29 @@
 """The slot lexicon: the words the slot extractor looks for, loaded and validated.
 
 ``intents/data/slot_lexicon.yaml`` is edited by the product team, so it is
-checked once at start-up: a missing section, a wrong type or a medium code
-outside taxonomy.md stops the service with a :class:`ConfigError` that names
-the file and the valid choices, instead of an extractor that quietly finds
-nothing. The shapes that use these words live in :mod:`intents.slots`.
+checked once at start-up (its shape is :class:`SlotLexiconFile`, loaded by
+:func:`models.datafile.load_data`): a missing section, a wrong type or a
+medium code outside taxonomy.md stops the service with a
+:class:`ConfigError` that names the file, the line and the valid choices,
+instead of an extractor that quietly finds nothing. The shapes that use
+these words live in :mod:`intents.slots`.
 """
 
 from __future__ import annotations
 
 import importlib.resources
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Annotated, Literal
 
-import yaml
+from pydantic import Field, StringConstraints
 
+from intents.taxonomy import MEDIUM_VALUES as MEDIA
+from models.datafile import DataModel, load_data
 from models.errors import ConfigError
 
-__all__ = ["MEDIA", "SlotLexicon", "load_lexicon", "parse_lexicon"]
-
-#: The medium codes of taxonomy.md; the lexicon may not invent others.
-MEDIA = ("card", "passbook", "mobile_banking")
-
 _SHIPPED = "data/slot_lexicon.yaml"
-_TOP_KEYS = (
-    "version", "amount", "term", "account", "banks", "bank_payee_cues", "bank_source_cues",
-    "relations",
-    "payee", "names", "media", "medium_exclusions", "medium_not_after", "medium_payee_after",
-    "homophone_exceptions",
-)  # fmt: skip
-_PAYEE_KEYS = (
-    "cues", "weak_cues", "transfer_verbs", "possessives", "relation_after", "pronouns",
-    "pronoun_cues", "requester_after",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -63,112 +52,133 @@ class SlotLexicon:
     homophone_exceptions: Mapping[str, tuple[str, ...]]
 
 
-class _Reader:
-    """Typed access to the parsed YAML that fails with the file's name."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def fail(self, where: str, msg: str) -> NoReturn:
-        raise ConfigError(f"{self.source}: {where}: {msg}")
-
-    def mapping(self, value: Any, where: str, keys: Iterable[str] | None = None) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            self.fail(where, f"expected a mapping, got {type(value).__name__}")
-        if keys is not None:
-            valid = tuple(keys)
-            missing = [k for k in valid if k not in value]
-            unknown = [k for k in value if k not in valid]
-            if missing or unknown:
-                self.fail(
-                    where,
-                    f"missing {missing} / unknown {unknown}; valid keys: {', '.join(valid)}",
-                )
-        return value
-
-    def words(self, value: Any, where: str, allow_empty: bool = False) -> tuple[str, ...]:
-        if not isinstance(value, list) or not (value or allow_empty):
-            self.fail(where, "expected a non-empty list of words")
-        for w in value:
-            if not isinstance(w, str) or not w.strip():
-                self.fail(where, f"expected words, found {w!r}")
-        return tuple(value)
-
-    def text(self, value: Any, where: str) -> str:
-        if not isinstance(value, str) or not value:
-            self.fail(where, "expected a non-empty string")
-        return value
+Word = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
+Words = Annotated[tuple[Word, ...], Field(min_length=1)]
 
 
-def parse_lexicon(data: Any, source: str) -> SlotLexicon:
-    """Validate parsed YAML and build a :class:`SlotLexicon`.
+class _Amount(DataModel):
+    currency_units: Words
+    cues_before: Words
+    cues_after: Words
+    target_cues: Words
+    source_cues: Words
+    approx_after: Words
+    counters_after: Words
+    blockers_before: Words
+    verbs_before: Words
+    correction_cues: Words
+
+
+class _Term(DataModel):
+    deposit_context: Words
+    past_after: Words
+    past_before: Words
+    blockers_before: Words
+
+
+class _Account(DataModel):
+    cues: Words
+    blockers: Words
+
+
+class _Bank(DataModel):
+    name: Word
+    aliases: Words
+
+
+class _Payee(DataModel):
+    cues: Words
+    weak_cues: Words
+    transfer_verbs: Words
+    possessives: Words
+    relation_after: Words
+    pronouns: Words
+    pronoun_cues: Words
+    requester_after: Words
+
+
+class _Names(DataModel):
+    surnames: Word
+    compound_surnames: Words
+    stop_chars: Annotated[str, StringConstraints(min_length=1)]
+    titles: Words
+    not_names: Words
+
+
+class _Medium(DataModel):
+    words: Words
+    homophones: tuple[Word, ...] = ()
+
+
+class _Media(DataModel):
+    """One entry per medium code of taxonomy.md; the lexicon may not invent others."""
+
+    card: _Medium
+    passbook: _Medium
+    mobile_banking: _Medium
+
+
+class _Exceptions(DataModel):
+    words: Words
+    before: Words
+    after: Words
+
+
+class SlotLexiconFile(DataModel):
+    """The shape of ``slot_lexicon.yaml`` (validated with file, line and choices)."""
+
+    version: Literal[1]
+    amount: _Amount
+    term: _Term
+    account: _Account
+    banks: Annotated[tuple[_Bank, ...], Field(min_length=1)]
+    bank_payee_cues: Words
+    bank_source_cues: Words
+    relations: dict[Word, Words]
+    payee: _Payee
+    names: _Names
+    media: _Media
+    medium_exclusions: Words
+    medium_not_after: Words
+    medium_payee_after: Words
+    homophone_exceptions: _Exceptions
+
+
+def parse_lexicon(text: str, source: str) -> SlotLexicon:
+    """Validate the lexicon file's text and build a :class:`SlotLexicon`.
 
     Raises:
-        ConfigError: naming ``source`` and the offending section, with the
-            valid keys or medium codes.
+        ConfigError: every problem, each naming ``source``, the line, the
+            section (``amount.currency_units``) and the valid keys or codes.
     """
-    r = _Reader(source)
-    top = r.mapping(data, "top level", _TOP_KEYS)
-    if top["version"] != 1:
-        r.fail("version", f"unsupported version {top['version']!r}; valid: 1")
-
-    def section(name: str, keys: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
-        m = r.mapping(top[name], name, keys)
-        return {k: r.words(m[k], f"{name}.{k}") for k in keys}
-
-    banks: dict[str, str] = {}
-    if not isinstance(top["banks"], list) or not top["banks"]:
-        r.fail("banks", "expected a non-empty list of {name, aliases}")
-    for i, b in enumerate(top["banks"]):
-        entry = r.mapping(b, f"banks[{i}]", ("name", "aliases"))
-        name = r.text(entry["name"], f"banks[{i}].name")
-        for alias in r.words(entry["aliases"], f"banks[{i}].aliases"):
-            banks[alias] = name
-    relations = {
-        w: canon
-        for canon, words in r.mapping(top["relations"], "relations").items()
-        for w in r.words(words, f"relations.{canon}")
-    }
-    names = r.mapping(
-        top["names"],
-        "names",
-        ("surnames", "compound_surnames", "stop_chars", "titles", "not_names"),
-    )
+    f = load_data(SlotLexiconFile, text, source)
     media: dict[str, str] = {}
     homophones: dict[str, str] = {}
-    for code, spec in r.mapping(top["media"], "media", MEDIA).items():
-        m = r.mapping(spec, f"media.{code}", ("words", "homophones"))
-        media.update(dict.fromkeys(r.words(m["words"], f"media.{code}.words"), code))
-        hw = r.words(m["homophones"], f"media.{code}.homophones", allow_empty=True)
-        homophones.update(dict.fromkeys(hw, code))
-    hx = r.mapping(
-        top["homophone_exceptions"], "homophone_exceptions", ("words", "before", "after")
-    )
-    amount_keys = (
-        "currency_units", "cues_before", "cues_after", "target_cues", "source_cues",
-        "approx_after", "counters_after", "blockers_before", "verbs_before", "correction_cues",
-    )  # fmt: skip
+    for code in MEDIA:
+        medium: _Medium = getattr(f.media, code)
+        media.update(dict.fromkeys(medium.words, code))
+        homophones.update(dict.fromkeys(medium.homophones, code))
     return SlotLexicon(
         source=source,
-        amount=section("amount", amount_keys),
-        term=section("term", ("deposit_context", "past_after", "past_before", "blockers_before")),
-        account=section("account", ("cues", "blockers")),
-        banks=banks,
-        bank_payee_cues=r.words(top["bank_payee_cues"], "bank_payee_cues"),
-        bank_source_cues=r.words(top["bank_source_cues"], "bank_source_cues"),
-        relations=relations,
-        payee=section("payee", _PAYEE_KEYS),
-        surnames=frozenset(r.text(names["surnames"], "names.surnames")),
-        compound_surnames=r.words(names["compound_surnames"], "names.compound_surnames"),
-        stop_chars=frozenset(r.text(names["stop_chars"], "names.stop_chars")),
-        titles=r.words(names["titles"], "names.titles"),
-        not_names=r.words(names["not_names"], "names.not_names"),
+        amount=f.amount.model_dump(),
+        term=f.term.model_dump(),
+        account=f.account.model_dump(),
+        banks={alias: bank.name for bank in f.banks for alias in bank.aliases},
+        bank_payee_cues=f.bank_payee_cues,
+        bank_source_cues=f.bank_source_cues,
+        relations={w: canon for canon, words in f.relations.items() for w in words},
+        payee=f.payee.model_dump(),
+        surnames=frozenset(f.names.surnames),
+        compound_surnames=f.names.compound_surnames,
+        stop_chars=frozenset(f.names.stop_chars),
+        titles=f.names.titles,
+        not_names=f.names.not_names,
         media=media,
         homophones=homophones,
-        medium_exclusions=r.words(top["medium_exclusions"], "medium_exclusions"),
-        medium_not_after=r.words(top["medium_not_after"], "medium_not_after"),
-        medium_payee_after=r.words(top["medium_payee_after"], "medium_payee_after"),
-        homophone_exceptions={k: r.words(hx[k], f"homophone_exceptions.{k}") for k in hx},
+        medium_exclusions=f.medium_exclusions,
+        medium_not_after=f.medium_not_after,
+        medium_payee_after=f.medium_payee_after,
+        homophone_exceptions=f.homophone_exceptions.model_dump(),
     )
 
 
@@ -185,9 +195,7 @@ def load_lexicon(path: Path | None = None) -> SlotLexicon:
     else:
         source, reader = str(path), Path(path).read_text
     try:
-        data = yaml.safe_load(reader(encoding="utf-8"))
+        text = reader(encoding="utf-8")
     except OSError as e:
         raise ConfigError(f"{source}: cannot read the slot lexicon: {e}") from e
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{source}: not valid YAML: {e}") from e
-    return parse_lexicon(data, source)
+    return parse_lexicon(text, source)

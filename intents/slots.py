@@ -38,13 +38,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from intents.numerals import NUMERAL_CHARS, NumeralError, is_digit_reading, parse_number
-from intents.slot_lexicon import MEDIA, SlotLexicon, load_lexicon, parse_lexicon
+from intents.slot_lexicon import SlotLexicon, load_lexicon
 from intents.types import Slots, SlotValue
 from models.text import find_pinyin
-
-# SlotLexicon, parse_lexicon and MEDIA moved to intents.slot_lexicon; they
-# stay importable from here because callers and tests import them here.
-__all__ = ["MEDIA", "SlotExtractor", "SlotLexicon", "parse_lexicon"]
 
 # Full-width digits and letters folded one for one, so offsets stay valid.
 _FOLD = str.maketrans(

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from intents.slots import MEDIA, SlotExtractor
+from intents.slots import SlotExtractor
+from intents.taxonomy import MEDIUM_VALUES as MEDIA
 from intents.types import Slots
 from models.errors import ConfigError
 
@@ -293,7 +294,7 @@ def _write_broken(tmp_path: Path, mutate: str) -> Path:
 @pytest.mark.parametrize(
     ("mutate", "mentions"),
     [
-        ("syntax", "not valid YAML"),
+        ("syntax", "YAML syntax error"),
         ("unknown_medium", "card, passbook, mobile_banking"),
         ("missing_section", "relations"),
         ("not_a_list", "amount.currency_units"),
