@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeGuard, get_args
 
+from voice_agent.speech_dialect import SpeechDialect
 from voice_agent.understanding import Understanding
-
 
 CaseStatus = Literal["open", "escalated", "accepted", "rejected", "interrupted"]
 """Where a case stands in the tellers' queue (contract.md)."""
@@ -49,6 +49,10 @@ class TranscriptSegment:
     unclear: bool = False
     avg_logprob: float | None = None
     no_speech_prob: float | None = None
+    #: The dialect-speech judgement of the turn's audio (voice_agent.speech_dialect).
+    speech_dialect: SpeechDialect | None = None
+    #: The turn's audio as Opus in OGG (voice_agent.recording); never in the JSON.
+    audio: bytes | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -111,10 +115,15 @@ class Case:
     read_back: str = ""
     disconnected: bool = False
     handoff_reason: HandoffReason = "recording"
+    #: Set when the audio itself was judged dialect speech: the case's
+    #: ``dialect`` is then this judgement (``source: speech``).
+    speech_dialect: SpeechDialect | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The contract's Case object: an Understanding plus the case fields."""
         out = self.understanding.to_json()
+        if self.speech_dialect is not None and self.speech_dialect.is_dialect:
+            out["dialect"] = self.speech_dialect.to_json()
         out.update(
             {
                 "case_id": self.case_id,
@@ -129,6 +138,12 @@ class Case:
                         "text": s.text,
                         "normalized_text": s.normalized_text,
                         "unclear": s.unclear,
+                        **(
+                            {"dialect": s.speech_dialect.to_json()}
+                            if s.speech_dialect is not None and s.speech_dialect.is_dialect
+                            else {}
+                        ),
+                        "has_audio": s.audio is not None,
                     }
                     for s in self.transcript
                 ],

@@ -24,6 +24,7 @@ from intents.types import IntentPrediction, IntentScore
 from voice_agent.case import Case, Form, HandoffReason, TranscriptSegment
 from voice_agent.dialogue import DialogueState
 from voice_agent.form import build_form
+from voice_agent.speech_dialect import SpeechDialect
 from voice_agent.summary import summarise
 from voice_agent.understanding import Understanding
 from voice_agent.wording import render_readback
@@ -126,6 +127,16 @@ def call_normalised(state: DialogueState) -> Normalised:
     )
 
 
+def call_speech_dialect(transcript: Sequence[TranscriptSegment]) -> SpeechDialect | None:
+    """The call's dialect from the audio: its surest turn judged dialect speech, if any."""
+    judged = [
+        s.speech_dialect
+        for s in transcript
+        if s.speech_dialect is not None and s.speech_dialect.is_dialect
+    ]
+    return max(judged, key=lambda d: d.confidence) if judged else None
+
+
 class CaseBuilder:
     """Projects dialogue states into forms and cases.
 
@@ -188,6 +199,7 @@ class CaseBuilder:
     ) -> Case:
         """The teller's case for a call whose dialogue ended in ``state``."""
         understanding = self.understanding(state)
+        speech = call_speech_dialect(transcript)
         form = self.form(state)
         intent = understanding.intent.code
         spec = self.intents.get(intent)
@@ -197,7 +209,7 @@ class CaseBuilder:
             form,
             state.risk,
             self.flag_names,
-            understanding.normalised.dialect,
+            speech.code if speech is not None else understanding.normalised.dialect,
             scenario_note=self.scenario_notes.get(state.scenario or "", ""),
             needs_repeat=state.tentative,
             out_of_scope=intent == OUT_OF_SCOPE,
@@ -217,4 +229,5 @@ class CaseBuilder:
             read_back=self.read_back(state),
             disconnected=disconnected,
             handoff_reason="disconnected" if disconnected else handoff_reason,
+            speech_dialect=speech,
         )

@@ -8,6 +8,9 @@ every intermediate state.
 
 The rules, in the order they are tried on each turn:
 
+0. a turn whose audio was judged dialect speech the recogniser cannot read
+   (voice_agent.speech_dialect) hands over at once to a teller who speaks
+   the dialect: asking such a caller to repeat cannot help;
 1. an unclear turn (ASR could not tell) repeats the last prompt; the third
    unclear turn of a call hands over to a teller instead of frustrating the
    caller;
@@ -24,9 +27,11 @@ The rules, in the order they are tried on each turn:
    (amount in 大写, payee, account's last four digits one by one) with the
    intent's read-back template from the catalog;
 7. a turn that only sets a scene (somebody phoned: a fraud pretext with no
-   ask yet) is not a finished call: the caller is invited to go on, once;
+   ask yet, or only that somebody phoned) is not a finished call: the
+   caller is invited to go on (twice a call at most);
 8. at medium risk the read-back and the hand-over say that a teller will
-   check the request, so nothing is confirmed as if it were routine.
+   check the request, so nothing is confirmed as if it were routine, and a
+   finished call with fraud cues at medium is handed over for ``risk``.
 
 The state is the call's one truth: the case a teller receives is projected
 from the final state (:mod:`voice_agent.projection`), never re-understood.
@@ -47,7 +52,8 @@ from intents.types import IntentPrediction, Slots, SlotValue
 from models.errors import InputError
 from models.text import find_pinyin
 from voice_agent.form import KnownPayeeFacts
-from voice_agent.risk.types import RISK_LEVELS, RiskAssessment, RiskFlag
+from voice_agent.risk.merge import merge_risk
+from voice_agent.risk.types import RiskAssessment, RiskFlag
 from voice_agent.understanding import Understanding
 from voice_agent.wording import render_readback
 
@@ -67,6 +73,7 @@ EventReason = Literal[
     "unclear_limit",
     "invite_more",
     "finished",
+    "dialect_speech",
 ]
 """Why the dialogue says what it says (logs, tests, the caller's page)."""
 Awaiting = Literal["intent", "slot", "confirm", "correction", "done"]
@@ -147,13 +154,32 @@ class Phrases:
     handoff_teller: str = "好的，马上为您转接柜员，请稍等。"
     handoff_risk: str = "好的，为了您的资金安全，我请柜员来和您一起核实一下，请稍等。"
     handoff_unclear: str = "不好意思，我没有听清楚。我请柜员来帮您，请稍等。"
+    #: Said slowly when the caller speaks a dialect the recogniser cannot read.
+    handoff_dialect: str = "请稍等，会讲上海话的柜员马上来帮您。"
     readback_prefix: str = "跟您核对一下："
     readback_suffix: str = "对吗？"
     greeting: str = "您好，我是银行远程柜台的助手。请问您今天要办理什么业务？"
     #: Said at medium risk, before the read-back's question and at hand-over.
     teller_will_check: str = "这笔业务柜员还会和您再核实一下。"
     #: A turn that only set the scene (somebody phoned): let the caller go on.
-    invite_more: str = "好的，您慢慢说。对方让您做什么了？"
+    invite_more: str = "好的，您慢慢说，后来呢？"
+    #: Words that tell a story of somebody getting in touch (matched in pinyin too).
+    scene_cues: tuple[str, ...] = (
+        "打电话",
+        "打来电话",
+        "来电",
+        "电话里",
+        "接到",
+        "说是",
+        "自称",
+        "有人",
+        "有个人",
+        "对方说",
+        "加我",
+        "认识了",
+    )
+    #: Invitations to go on per call, at most.
+    max_invites: int = 2
     #: Matched by toneless pinyin too, so ASR homophones count (人公 for 人工).
     teller_cues: tuple[str, ...] = ("人工", "柜员", "真人")
     repeat_cues: tuple[str, ...] = (
@@ -247,8 +273,8 @@ class DialogueState:
             needs an intent even when the call ended early).
         tentative: only unclear speech has been understood so far; its
             prediction is a guess (the case asks the teller to confirm).
-        invited: the caller was already invited to go on after a turn that
-            only set the scene.
+        invited: how often the caller was invited to go on after a turn
+            that only set the scene.
         finished: a case event was emitted; the call is the teller's now.
     """
 
@@ -266,7 +292,7 @@ class DialogueState:
     heard: tuple[Normalised, ...] = ()
     prediction: IntentPrediction | None = None
     tentative: bool = True
-    invited: bool = False
+    invited: int = 0
     finished: bool = False
 
     @property
@@ -281,22 +307,6 @@ class DialogueStep:
 
     state: DialogueState
     event: DialogueEvent
-
-
-def merge_risk(older: RiskAssessment, newer: RiskAssessment) -> RiskAssessment:
-    """The call's risk after another turn: max level and score, union of flags.
-
-    A cue said once (安全账户) must not disappear because the next turn was
-    an innocent 对的.
-    """
-    level = max(older.level, newer.level, key=RISK_LEVELS.index)
-    seen = {(f.code, f.evidence) for f in older.flags}
-    flags = list(older.flags)
-    for f in newer.flags:
-        if (f.code, f.evidence) not in seen:
-            seen.add((f.code, f.evidence))
-            flags.append(f)
-    return RiskAssessment(level=level, score=max(older.score, newer.score), flags=tuple(flags))
 
 
 def _better(new: IntentPrediction, old: IntentPrediction | None) -> bool:
@@ -379,6 +389,7 @@ class Dialogue:
         turn: Understanding | None,
         *,
         unclear: bool = False,
+        dialect_speech: bool = False,
     ) -> DialogueStep:
         """Advance the call by one caller turn.
 
@@ -391,17 +402,27 @@ class Dialogue:
                 understood: their fraud cues are kept for the teller (a scam
                 victim mumbling must not lose the warning) and their intent
                 is a guess, but the caller is asked again.
+            dialect_speech: the turn's audio was judged dialect speech the
+                recogniser cannot read (voice_agent.speech_dialect). Its
+                words are unreadable: understood like an unclear turn's
+                (fraud cues kept, nothing filled), and the first such turn
+                hands over at once to a teller who speaks the dialect
+                instead of asking the caller to repeat.
 
         Returns:
             The new state and the event to send.
         """
         slots_before = state.slots.as_dict()
         if turn is not None:
-            state = self._absorb(state, turn, tentative=unclear)
+            state = self._absorb(
+                state, turn, tentative=unclear or dialect_speech, unreadable=dialect_speech
+            )
         if state.finished:
             return DialogueStep(
                 state, DialogueEvent("case", self.phrases.handoff_complete, "finished")
             )
+        if dialect_speech:
+            return self._handoff(state, self.phrases.handoff_dialect, "dialect_speech")
         if turn is None or unclear:
             return self._unclear(state)
 
@@ -435,24 +456,33 @@ class Dialogue:
             if any(cue in text for cue in self.phrases.no_cues):
                 return self._say(state, "prompt", self.phrases.deny, "deny", awaiting="correction")
             if state.awaiting == "confirm" and any(cue in text for cue in self.phrases.yes_cues):
-                return self._handoff(state, self._handoff_complete_text(state), "complete")
-        if self._only_sets_scene(state, turn):
-            state = replace(state, invited=True)
+                return self._complete(state)
+        if self._only_sets_scene(state, turn, text):
+            state = replace(state, invited=state.invited + 1)
             return self._say(state, "prompt", self.phrases.invite_more, "invite_more")
         return self._advance(state)
 
     def _absorb(
-        self, state: DialogueState, turn: Understanding, *, tentative: bool
+        self,
+        state: DialogueState,
+        turn: Understanding,
+        *,
+        tentative: bool,
+        unreadable: bool = False,
     ) -> DialogueState:
         """Fold what a turn said into the call: risk, history, slots, the best guess.
 
         Done for every turn with words, also after the hand-over (a recording
         goes on after the point where a live call would have stopped, and the
         teller must see all of it) and for unclear turns (fraud cues only:
-        values from unclear speech are not filled into a form).
+        values from unclear speech are not filled into a form). A turn
+        judged unreadable dialect speech keeps no fraud cue either: its
+        words are the recogniser's guesses, not the caller's.
         """
         risk = turn.risk
-        if tentative:
+        if unreadable:
+            risk = RiskAssessment()
+        elif tentative:
             risk = RiskAssessment(
                 level=turn.risk.level,
                 score=turn.risk.score,
@@ -531,7 +561,7 @@ class Dialogue:
         intent = state.intent
         spec = self.intents.get(intent)
         if spec is None or not spec.required:
-            return self._handoff(state, self._handoff_complete_text(state), "complete")
+            return self._complete(state)
         filled = state.filled
         for group in spec.required:
             if group and not any(code in filled for code in group):
@@ -577,24 +607,43 @@ class Dialogue:
         )
         return replace(state, profile=profile)
 
+    def _complete(self, state: DialogueState) -> DialogueStep:
+        """Hand a finished request over; with fraud cues at medium it is a risk hand-over.
+
+        The teller then knows the call is theirs because of what the caller
+        was asked to do, not because the form is complete.
+        """
+        fraud = any(f.category == "fraud" for f in state.risk.flags)
+        if fraud and state.risk.level in ("medium", "high"):
+            flags = tuple(f for f in state.risk.flags if f.category == "fraud")
+            return self._handoff(state, self._handoff_complete_text(state), "risk", flags=flags)
+        return self._handoff(state, self._handoff_complete_text(state), "complete")
+
     def _handoff_complete_text(self, state: DialogueState) -> str:
         if state.risk.level == "medium":
             return self.phrases.handoff_complete + self.phrases.teller_will_check
         return self.phrases.handoff_complete
 
-    def _only_sets_scene(self, state: DialogueState, turn: Understanding) -> bool:
-        """A turn with a fraud note but no request yet (有人打电话说是我儿子…).
+    def _only_sets_scene(self, state: DialogueState, turn: Understanding, text: str) -> bool:
+        """A turn that tells who got in touch but not yet what they asked for.
 
-        Handing over or closing now would lose what the caller was about to
-        say they were asked to do, so the caller is invited to go on, once.
+        有人打电话说是我儿子…, 一个自称公安的人说我涉嫌洗钱…: handing over,
+        closing the call or asking for an amount now would cut off what the
+        caller was about to say they were asked to do. Such a turn carries a
+        fraud pretext or script with the ask still missing, or tells that
+        somebody phoned, and no request details; the caller is invited to go
+        on (at most ``max_invites`` times a call).
         """
-        if state.invited or state.awaiting in ("confirm", "correction"):
+        if state.invited >= self.phrases.max_invites:
             return False
-        if state.risk.level not in ("none", "low"):
+        if state.awaiting in ("confirm", "correction") or turn.slots.values:
             return False
-        if not any(f.category == "fraud" for f in turn.risk.flags):
+        fraud = state.risk.fraud
+        if "ask" not in fraud.missing or state.risk.level == "high":
             return False
-        return not turn.slots.values
+        told = bool(turn.risk.fraud.pretext or turn.risk.fraud.script)
+        told = told or any(f.category == "fraud" for f in turn.risk.flags)
+        return told or _mentions(text, self.phrases.scene_cues)
 
     def _unclear(self, state: DialogueState) -> DialogueStep:
         state = replace(state, unclear_turns=state.unclear_turns + 1)

@@ -14,20 +14,23 @@ from pathlib import Path
 import numpy as np
 
 from dialects.normaliser import DialectNormaliser
+from dialects.types import Normalised
 from intents.catalog import Catalog
 from intents.slots import SlotExtractor
 from intents.training import load_or_bootstrap
 from models.errors import InputError, ModelError
-from voice_agent.asr import AsrEngine, WhisperEngine
+from voice_agent.asr import AsrEngine, AsrResult, WhisperEngine
 from voice_agent.audio import decode_audio
-from voice_agent.case import Case, TranscriptSegment
-from voice_agent.casebuilder import CaseBuilder
+from voice_agent.case import Case, HandoffReason, TranscriptSegment
+from voice_agent.casebuilder import CaseBuilder, call_speech_dialect
 from voice_agent.dialogue import Dialogue, DialogueState, DialogueStep, scenario_scripts
 from voice_agent.form import KnownPayeeFacts
+from voice_agent.recording import encode_opus
 from voice_agent.risk.engine import RiskEngine
 from voice_agent.risk.profiles import CustomerDirectory
 from voice_agent.risk.semantic import SemanticDetector, load_semantic_config
 from voice_agent.settings import Settings
+from voice_agent.speech_dialect import UNREADABLE_REASONS, SpeechDialect, judge_speech
 from voice_agent.understanding import Understander, Understanding
 from voice_agent.vad import SpeechDetector
 
@@ -109,8 +112,9 @@ class FrontDesk:
         thread.
         """
         text = segment.text.strip()
+        dialect_speech = segment.speech_dialect is not None and segment.speech_dialect.is_dialect
         if not text:
-            return dialogue.step(state, None)
+            return dialogue.step(state, None, dialect_speech=dialect_speech)
         understanding = self.understander.understand(
             text,
             customer_id,
@@ -119,7 +123,9 @@ class FrontDesk:
             call_slots=state.slots,
             call_intent=state.intent,
         )
-        return dialogue.step(state, understanding, unclear=segment.unclear)
+        return dialogue.step(
+            state, understanding, unclear=segment.unclear, dialect_speech=dialect_speech
+        )
 
     def fold(
         self,
@@ -175,7 +181,43 @@ class FrontDesk:
             unclear=result.unclear or not text,
             avg_logprob=result.avg_logprob,
             no_speech_prob=result.no_speech_prob,
+            speech_dialect=self.judge_dialect(samples, result, normalised),
+            audio=self.record(samples),
         )
+
+    def judge_dialect(
+        self, samples: np.ndarray, result: AsrResult, normalised: Normalised | None
+    ) -> SpeechDialect:
+        """Whether one turn is dialect speech the recogniser cannot read.
+
+        Language ID comes with the decode (the windowed encoder's output); a
+        turn decoded without it and judged unreadable gets one extra
+        language-ID pass, so clear Mandarin never pays for it.
+        """
+        probs = result.language_probs
+        cfg = self.settings.speech_dialect
+        if (
+            not probs
+            and cfg.enabled
+            and result.reason in UNREADABLE_REASONS
+            and isinstance(self.asr, WhisperEngine)
+        ):
+            probs = self.asr.detect_language(samples)
+        return judge_speech(
+            language_probs=probs,
+            avg_logprob=result.avg_logprob,
+            no_speech_prob=result.no_speech_prob,
+            unclear_reason=result.reason if result.text.strip() else "empty",
+            text_dialect=normalised,
+            settings=cfg,
+        )
+
+    def record(self, samples: np.ndarray) -> bytes | None:
+        """The turn's audio as Opus/OGG for the case, or None when not kept."""
+        cfg = self.settings.recordings
+        if not cfg.keep or len(samples) == 0:
+            return None
+        return encode_opus(samples, bitrate=cfg.bitrate)
 
     def handle_audio(
         self,
@@ -215,7 +257,13 @@ class FrontDesk:
             "asr": _ms(t3 - t2),
             "understand": _ms(t4 - t3),
         }
-        case = self.case_builder.project(state, segments, customer_id, audio.duration_s, timings)
+        # A recording judged dialect speech is marked as the live call would be.
+        reason: HandoffReason = (
+            "dialect_speech" if call_speech_dialect(segments) is not None else "recording"
+        )
+        case = self.case_builder.project(
+            state, segments, customer_id, audio.duration_s, timings, handoff_reason=reason
+        )
         total = _ms(time.perf_counter() - t0)
         return replace(case, timings_ms={**case.timings_ms, "total": total})
 

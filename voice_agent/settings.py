@@ -148,6 +148,43 @@ class ServerSettings(BaseModel):
     login_lockout_minutes: float = 15.0
 
 
+class SpeechDialectSettings(BaseModel):
+    """Dialect from the audio (voice_agent.speech_dialect) and where such a call goes."""
+
+    enabled: bool = Field(
+        default=True, description="Judge each turn for dialect speech the recogniser cannot read."
+    )
+    code: str = Field(
+        default="shanghainese",
+        description="The dialect such a turn is reported as (Whisper cannot tell Wu from "
+        "other Chinese it cannot read: this is the bank's callers' dialect).",
+    )
+    max_p_zh: float = Field(
+        default=0.9, description="Whisper's P(zh) at or above which a turn is Mandarin."
+    )
+    max_no_speech_prob: float = Field(
+        default=0.5, description="Above this no-speech probability a turn is not speech."
+    )
+    min_confidence: float = Field(default=0.6, description="Confidence needed to call dialect.")
+    route_wait_s: float = Field(
+        default=120.0,
+        description="A dialect case waits this long for a teller who speaks the dialect to "
+        "be logged in; then every teller's queue shows it.",
+    )
+
+
+class RecordingSettings(BaseModel):
+    """Each turn's audio kept with the case (Opus in OGG), for tellers to hear."""
+
+    keep: bool = Field(default=True, description="Store each turn's audio with the case.")
+    retention_days: float = Field(
+        default=30.0,
+        description="`frontdesk recordings purge` deletes recordings older than this "
+        "(never the case).",
+    )
+    bitrate: int = Field(default=24_000, description="Opus bitrate (bits/s).")
+
+
 class Settings(BaseSettings):
     """All of Front Desk's configuration, with embedded defaults."""
 
@@ -161,6 +198,8 @@ class Settings(BaseSettings):
     audio: AudioSettings = Field(default_factory=AudioSettings)
     understanding: UnderstandingSettings = Field(default_factory=UnderstandingSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    speech_dialect: SpeechDialectSettings = Field(default_factory=SpeechDialectSettings)
+    recordings: RecordingSettings = Field(default_factory=RecordingSettings)
 
     @property
     def model_cache_dir(self) -> Path:

@@ -62,6 +62,8 @@ class Understanding:
             "normalized_text": self.normalised.normalized_text,
             "dialect": {
                 "code": self.normalised.dialect,
+                # From the words; a Case may say "speech" (voice_agent.speech_dialect).
+                "source": "text",
                 "confidence": round(self.normalised.confidence, 3),
                 "markers": list(self.normalised.markers),
             },
@@ -75,19 +77,7 @@ class Understanding:
                 "drivers": list(self.intent.drivers),
             },
             "slots": self.slots.as_dict(),
-            "risk": {
-                "level": self.risk.level,
-                "score": round(self.risk.score, 3),
-                "flags": [
-                    {
-                        "code": f.code,
-                        "category": f.category,
-                        "evidence": f.evidence,
-                        "advice": f.advice,
-                    }
-                    for f in self.risk.flags
-                ],
-            },
+            "risk": self.risk.to_json(),
         }
 
 

@@ -18,9 +18,9 @@ from voice_agent.dialogue import (
     Dialogue,
     DialogueState,
     DialogueStep,
-    merge_risk,
     scenario_scripts,
 )
+from voice_agent.risk.merge import merge_risk
 from voice_agent.risk.types import RiskAssessment, RiskFlag
 from voice_agent.understanding import Understanding
 from voice_agent.wording import speak_digits
@@ -323,7 +323,7 @@ def test_a_turn_that_only_sets_the_scene_invites_the_caller_to_go_on(
     assert steps[1].event.kind == "prompt"
     assert steps[1].event.reason == "invite_more"
     assert not steps[1].state.finished
-    # Only once: the next turn is handled as usual (here, a plain transfer).
+    # The next turn is handled as usual (here, a plain transfer).
     steps.append(dialogue.step(steps[-1].state, said("转三万", slots={"amount": 30000})))
     assert steps[2].event.reason == "missing_slot"
 
@@ -358,7 +358,8 @@ def test_medium_risk_read_back_says_a_teller_will_check(dialogue: Dialogue) -> N
     )
     assert steps[1].event.kind == "confirm"
     assert dialogue.phrases.teller_will_check in steps[1].event.text
-    assert steps[2].event.reason == "complete"
+    # Confirmed, but with a fraud cue at medium: the teller has it for the risk.
+    assert steps[2].event.reason == "risk"
     assert dialogue.phrases.teller_will_check in steps[2].event.text
 
 
@@ -405,3 +406,43 @@ def test_readback_follows_the_catalog_template(catalog: Catalog) -> None:
         last = steps[-1].event
     assert last.kind == "confirm"
     assert last.text == "跟您核对一下：存一年，共伍万元整。对吗？"
+
+
+# -- dialect speech (issue 9): the recogniser cannot read the caller's dialect --
+
+
+def test_first_dialect_speech_turn_hands_over_without_asking_to_repeat(
+    dialogue: Dialogue,
+) -> None:
+    start = dialogue.start()
+    step = dialogue.step(
+        start.state, said("银行柜台的普通话对话对话", "transfer", 0.95), dialect_speech=True
+    )
+    assert step.event.kind == "case"
+    assert step.event.reason == "dialect_speech"
+    assert step.event.text == dialogue.phrases.handoff_dialect
+    assert "上海话" in step.event.text and len(step.event.text) <= 20  # one short sentence
+    assert step.state.unclear_turns == 0  # never asked to repeat
+    # Nothing confident is made up from words the system judged unreadable.
+    assert step.state.tentative and step.state.intent is None
+    assert not step.state.slots.values
+
+
+def test_dialect_speech_keeps_no_fraud_alarm_from_unreadable_words(dialogue: Dialogue) -> None:
+    flag = RiskFlag("safe_account", "fraud", "安全账户", "核实是否有人指使转账")
+    turn = said("安全账户安全账户", "transfer", risk=RiskAssessment("high", 0.9, (flag,)))
+    step = dialogue.step(dialogue.start().state, turn, dialect_speech=True)
+    assert step.event.reason == "dialect_speech"
+    assert step.state.risk.level == "none" and not step.state.risk.flags
+
+
+def test_dialect_speech_after_clear_mandarin_still_hands_over(dialogue: Dialogue) -> None:
+    first = run(dialogue, said("我要转账", "transfer"))[-1]
+    step = dialogue.step(first.state, said("啥个啥个"), dialect_speech=True)
+    assert step.event.reason == "dialect_speech"
+    assert step.state.intent == "transfer"  # what was clearly heard stays
+
+
+def test_unclear_mandarin_is_not_dialect_speech(dialogue: Dialogue) -> None:
+    step = dialogue.step(dialogue.start().state, said("嗯嗯"), unclear=True)
+    assert step.event.reason == "unclear"
