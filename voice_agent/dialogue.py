@@ -27,9 +27,11 @@ The rules, in the order they are tried on each turn:
    (amount in 大写, payee, account's last four digits one by one) with the
    intent's read-back template from the catalog;
 7. a turn that only sets a scene (somebody phoned: a fraud pretext with no
-   ask yet) is not a finished call: the caller is invited to go on, once;
+   ask yet, or only that somebody phoned) is not a finished call: the
+   caller is invited to go on (twice a call at most);
 8. at medium risk the read-back and the hand-over say that a teller will
-   check the request, so nothing is confirmed as if it were routine.
+   check the request, so nothing is confirmed as if it were routine, and a
+   finished call with fraud cues at medium is handed over for ``risk``.
 
 The state is the call's one truth: the case a teller receives is projected
 from the final state (:mod:`voice_agent.projection`), never re-understood.
@@ -50,7 +52,8 @@ from intents.types import IntentPrediction, Slots, SlotValue
 from models.errors import InputError
 from models.text import find_pinyin
 from voice_agent.form import KnownPayeeFacts
-from voice_agent.risk.types import RISK_LEVELS, RiskAssessment, RiskFlag
+from voice_agent.risk.merge import merge_risk
+from voice_agent.risk.types import RiskAssessment, RiskFlag
 from voice_agent.understanding import Understanding
 from voice_agent.wording import render_readback
 
@@ -159,7 +162,24 @@ class Phrases:
     #: Said at medium risk, before the read-back's question and at hand-over.
     teller_will_check: str = "这笔业务柜员还会和您再核实一下。"
     #: A turn that only set the scene (somebody phoned): let the caller go on.
-    invite_more: str = "好的，您慢慢说。对方让您做什么了？"
+    invite_more: str = "好的，您慢慢说，后来呢？"
+    #: Words that tell a story of somebody getting in touch (matched in pinyin too).
+    scene_cues: tuple[str, ...] = (
+        "打电话",
+        "打来电话",
+        "来电",
+        "电话里",
+        "接到",
+        "说是",
+        "自称",
+        "有人",
+        "有个人",
+        "对方说",
+        "加我",
+        "认识了",
+    )
+    #: Invitations to go on per call, at most.
+    max_invites: int = 2
     #: Matched by toneless pinyin too, so ASR homophones count (人公 for 人工).
     teller_cues: tuple[str, ...] = ("人工", "柜员", "真人")
     repeat_cues: tuple[str, ...] = (
@@ -253,8 +273,8 @@ class DialogueState:
             needs an intent even when the call ended early).
         tentative: only unclear speech has been understood so far; its
             prediction is a guess (the case asks the teller to confirm).
-        invited: the caller was already invited to go on after a turn that
-            only set the scene.
+        invited: how often the caller was invited to go on after a turn
+            that only set the scene.
         finished: a case event was emitted; the call is the teller's now.
     """
 
@@ -272,7 +292,7 @@ class DialogueState:
     heard: tuple[Normalised, ...] = ()
     prediction: IntentPrediction | None = None
     tentative: bool = True
-    invited: bool = False
+    invited: int = 0
     finished: bool = False
 
     @property
@@ -287,22 +307,6 @@ class DialogueStep:
 
     state: DialogueState
     event: DialogueEvent
-
-
-def merge_risk(older: RiskAssessment, newer: RiskAssessment) -> RiskAssessment:
-    """The call's risk after another turn: max level and score, union of flags.
-
-    A cue said once (安全账户) must not disappear because the next turn was
-    an innocent 对的.
-    """
-    level = max(older.level, newer.level, key=RISK_LEVELS.index)
-    seen = {(f.code, f.evidence) for f in older.flags}
-    flags = list(older.flags)
-    for f in newer.flags:
-        if (f.code, f.evidence) not in seen:
-            seen.add((f.code, f.evidence))
-            flags.append(f)
-    return RiskAssessment(level=level, score=max(older.score, newer.score), flags=tuple(flags))
 
 
 def _better(new: IntentPrediction, old: IntentPrediction | None) -> bool:
@@ -452,9 +456,9 @@ class Dialogue:
             if any(cue in text for cue in self.phrases.no_cues):
                 return self._say(state, "prompt", self.phrases.deny, "deny", awaiting="correction")
             if state.awaiting == "confirm" and any(cue in text for cue in self.phrases.yes_cues):
-                return self._handoff(state, self._handoff_complete_text(state), "complete")
-        if self._only_sets_scene(state, turn):
-            state = replace(state, invited=True)
+                return self._complete(state)
+        if self._only_sets_scene(state, turn, text):
+            state = replace(state, invited=state.invited + 1)
             return self._say(state, "prompt", self.phrases.invite_more, "invite_more")
         return self._advance(state)
 
@@ -557,7 +561,7 @@ class Dialogue:
         intent = state.intent
         spec = self.intents.get(intent)
         if spec is None or not spec.required:
-            return self._handoff(state, self._handoff_complete_text(state), "complete")
+            return self._complete(state)
         filled = state.filled
         for group in spec.required:
             if group and not any(code in filled for code in group):
@@ -603,24 +607,43 @@ class Dialogue:
         )
         return replace(state, profile=profile)
 
+    def _complete(self, state: DialogueState) -> DialogueStep:
+        """Hand a finished request over; with fraud cues at medium it is a risk hand-over.
+
+        The teller then knows the call is theirs because of what the caller
+        was asked to do, not because the form is complete.
+        """
+        fraud = any(f.category == "fraud" for f in state.risk.flags)
+        if fraud and state.risk.level in ("medium", "high"):
+            flags = tuple(f for f in state.risk.flags if f.category == "fraud")
+            return self._handoff(state, self._handoff_complete_text(state), "risk", flags=flags)
+        return self._handoff(state, self._handoff_complete_text(state), "complete")
+
     def _handoff_complete_text(self, state: DialogueState) -> str:
         if state.risk.level == "medium":
             return self.phrases.handoff_complete + self.phrases.teller_will_check
         return self.phrases.handoff_complete
 
-    def _only_sets_scene(self, state: DialogueState, turn: Understanding) -> bool:
-        """A turn with a fraud note but no request yet (有人打电话说是我儿子…).
+    def _only_sets_scene(self, state: DialogueState, turn: Understanding, text: str) -> bool:
+        """A turn that tells who got in touch but not yet what they asked for.
 
-        Handing over or closing now would lose what the caller was about to
-        say they were asked to do, so the caller is invited to go on, once.
+        有人打电话说是我儿子…, 一个自称公安的人说我涉嫌洗钱…: handing over,
+        closing the call or asking for an amount now would cut off what the
+        caller was about to say they were asked to do. Such a turn carries a
+        fraud pretext or script with the ask still missing, or tells that
+        somebody phoned, and no request details; the caller is invited to go
+        on (at most ``max_invites`` times a call).
         """
-        if state.invited or state.awaiting in ("confirm", "correction"):
+        if state.invited >= self.phrases.max_invites:
             return False
-        if state.risk.level not in ("none", "low"):
+        if state.awaiting in ("confirm", "correction") or turn.slots.values:
             return False
-        if not any(f.category == "fraud" for f in turn.risk.flags):
+        fraud = state.risk.fraud
+        if "ask" not in fraud.missing or state.risk.level == "high":
             return False
-        return not turn.slots.values
+        told = bool(turn.risk.fraud.pretext or turn.risk.fraud.script)
+        told = told or any(f.category == "fraud" for f in turn.risk.flags)
+        return told or _mentions(text, self.phrases.scene_cues)
 
     def _unclear(self, state: DialogueState) -> DialogueStep:
         state = replace(state, unclear_turns=state.unclear_turns + 1)

@@ -77,19 +77,7 @@ class Understanding:
                 "drivers": list(self.intent.drivers),
             },
             "slots": self.slots.as_dict(),
-            "risk": {
-                "level": self.risk.level,
-                "score": round(self.risk.score, 3),
-                "flags": [
-                    {
-                        "code": f.code,
-                        "category": f.category,
-                        "evidence": f.evidence,
-                        "advice": f.advice,
-                    }
-                    for f in self.risk.flags
-                ],
-            },
+            "risk": self.risk.to_json(),
         }
 
 

@@ -138,11 +138,19 @@ def test_a_scam_told_over_several_breaths_is_handed_over_for_risk(
     server: Server, call: str
 ) -> None:
     events = converse(server, _breaths(call))
-    asked = [e.get("slot") for e in events if e["type"] == "prompt" and e.get("slot")]
-    assert not ASKS_FOR_MONEY & set(asked), (asked, events)
     case = _stored(server, _case_event(events)["case"]["case_id"])
     assert case["handoff_reason"] == "risk", (case["handoff_reason"], case["risk"])
     assert case["risk"]["level"] in ("medium", "high")
+    # Once the story has a scam's part (a pretext, an ask, pressure), the
+    # assistant never asks the victim for an amount or an account.
+    fraud = case["risk"]["fraud"]
+    first = min(p["turn"] for part in ("pretext", "ask", "pressure") for p in fraud[part])
+    heard = 0
+    for event in events:
+        if event["type"] == "transcript":
+            heard += 1
+        elif event["type"] == "prompt" and heard - 1 >= first:
+            assert event.get("slot") not in ASKS_FOR_MONEY, (event, events)
     # The caller is not told what the fraud detector noticed.
     for event in events:
         assert event.get("reason") != "risk", event

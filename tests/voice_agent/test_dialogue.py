@@ -18,9 +18,9 @@ from voice_agent.dialogue import (
     Dialogue,
     DialogueState,
     DialogueStep,
-    merge_risk,
     scenario_scripts,
 )
+from voice_agent.risk.merge import merge_risk
 from voice_agent.risk.types import RiskAssessment, RiskFlag
 from voice_agent.understanding import Understanding
 from voice_agent.wording import speak_digits
@@ -323,7 +323,7 @@ def test_a_turn_that_only_sets_the_scene_invites_the_caller_to_go_on(
     assert steps[1].event.kind == "prompt"
     assert steps[1].event.reason == "invite_more"
     assert not steps[1].state.finished
-    # Only once: the next turn is handled as usual (here, a plain transfer).
+    # The next turn is handled as usual (here, a plain transfer).
     steps.append(dialogue.step(steps[-1].state, said("转三万", slots={"amount": 30000})))
     assert steps[2].event.reason == "missing_slot"
 
@@ -358,7 +358,8 @@ def test_medium_risk_read_back_says_a_teller_will_check(dialogue: Dialogue) -> N
     )
     assert steps[1].event.kind == "confirm"
     assert dialogue.phrases.teller_will_check in steps[1].event.text
-    assert steps[2].event.reason == "complete"
+    # Confirmed, but with a fraud cue at medium: the teller has it for the risk.
+    assert steps[2].event.reason == "risk"
     assert dialogue.phrases.teller_will_check in steps[2].event.text
 
 
