@@ -30,9 +30,12 @@ const HANDOFF_NAMES = {
   unclear_limit: "多次听不清",
   caller_hangup: "客户挂机",
   disconnected: "连接中断",
+  dialect_speech: "客户说方言，需会讲方言的柜员",
 };
 
 const AUDIT_NAMES = {
+  "recording.played": "收听录音",
+  "recording.purged": "录音到期删除",
   "case.created": "创建",
   "case.corrected": "更正",
   "case.accept": "接受",
@@ -70,6 +73,30 @@ function terms(c) {
     out.push({ term: m, cls: "dialect", title: "上海话" });
   }
   return out;
+}
+
+const FRAUD_PARTS = { pretext: "借口（对方自称）", ask: "要求（钱、验证码、软件…）", pressure: "施压（催促、保密、威胁）" };
+
+/** A scam's three parts in the customer's own words, and which part is still missing. */
+function fraudStructure(fraud) {
+  if (!fraud) return null;
+  const heard = Object.keys(FRAUD_PARTS).filter((p) => (fraud[p] || []).length);
+  if (!heard.length && !fraud.script) return null;
+  return el(
+    "dl",
+    { class: "fraud-structure", id: "fraud-structure" },
+    Object.entries(FRAUD_PARTS).map(([part, name]) => [
+      el("dt", {}, name),
+      el(
+        "dd",
+        { dataset: { part }, class: (fraud[part] || []).length ? "heard" : "missing" },
+        (fraud[part] || []).length
+          ? (fraud[part] || []).map((p) => el("mark", { class: "ev ev-fraud" }, p.evidence))
+          : "未提到——请向客户问清"
+      ),
+    ]),
+    fraud.script ? [el("dt", {}, "已知骗局话术"), el("dd", {}, FLAG_NAMES[fraud.script] || fraud.script)] : null
+  );
 }
 
 function section(title, ...children) {
@@ -110,15 +137,26 @@ function render(detail, onChanged) {
     el(
       "ol",
       { class: "transcript" },
-      segments.map((s) =>
+      segments.map((s, i) =>
         el(
           "li",
           { class: s.unclear ? "unclear" : null },
           s.start === null || s.start === undefined ? null
             : el("span", { class: "time" }, Number(s.start).toFixed(1) + "–" + Number(s.end).toFixed(1) + " 秒"),
           s.unclear ? el("span", { class: "tag" }, "听不清") : null,
+          s.dialect ? el("span", { class: "tag tag-dialect" }, "方言语音") : null,
           el("p", { class: "orig" }, el("span", { class: "lbl" }, "原话"), highlight(s.text, marks)),
-          el("p", { class: "mand" }, el("span", { class: "lbl" }, "普通话"), highlight(s.normalized_text, marks))
+          el("p", { class: "mand" }, el("span", { class: "lbl" }, "普通话"), highlight(s.normalized_text, marks)),
+          // Each turn's own audio, beside its words (the server audits every playback).
+          s.has_audio
+            ? el("audio", {
+                class: "turn-audio",
+                controls: true,
+                preload: "none",
+                src: "/api/cases/" + encodeURIComponent(c.case_id) + "/recordings/" + i,
+                "aria-label": "第 " + (i + 1) + " 句录音",
+              })
+            : null
         )
       )
     ),
@@ -126,6 +164,7 @@ function render(detail, onChanged) {
       "p",
       { class: "dialect-line" },
       "方言：" + (DIALECT_NAMES[c.dialect.code] || c.dialect.code) + "（" + percent(c.dialect.confidence) + "）",
+      c.dialect.source === "speech" ? el("span", { class: "tag tag-dialect", id: "dialect-speech" }, "从语音判断：系统听不懂，请会讲方言的柜员处理") : null,
       (c.dialect.markers || []).length ? " 标志词：" : null,
       (c.dialect.markers || []).map((m) => el("mark", { class: "dialect" }, m))
     )
@@ -150,6 +189,7 @@ function render(detail, onChanged) {
   const risk = section(
     "风险",
     el("p", {}, riskBadge(c.risk.level, c.risk.score), " 分数 " + Number(c.risk.score).toFixed(2)),
+    fraudStructure(c.risk.fraud),
     flags
   );
 

@@ -153,6 +153,8 @@ export const FLAG_NAMES = {
   task_rebate: "刷单返利",
   romance_fraud: "网络婚恋交友",
   remote_control: "屏幕共享/远程控制",
+  prize_fraud: "虚假中奖",
+  kidnapping_hoax: "虚构绑架/出事",
   secrecy_pressure: "保密与催促",
   third_party_instruction: "他人指使",
   fraud_reported: "客户报告被骗",

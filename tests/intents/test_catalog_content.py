@@ -62,6 +62,8 @@ FRAUD_FLAGS = frozenset(
         "task_rebate",
         "romance_fraud",
         "remote_control",
+        "prize_fraud",
+        "kidnapping_hoax",
         "secrecy_pressure",
         "third_party_instruction",
         "fraud_reported",
