@@ -20,7 +20,7 @@ from intents.slots import SlotExtractor
 from intents.training import load_or_bootstrap
 from models.errors import InputError, ModelError
 from voice_agent.asr import AsrEngine, AsrResult, WhisperEngine
-from voice_agent.audio import decode_audio
+from voice_agent.audio import SAMPLE_RATE, decode_audio
 from voice_agent.case import Case, HandoffReason, TranscriptSegment
 from voice_agent.casebuilder import CaseBuilder, call_speech_dialect
 from voice_agent.dialogue import Dialogue, DialogueState, DialogueStep, scenario_scripts
@@ -33,8 +33,6 @@ from voice_agent.settings import Settings
 from voice_agent.speech_dialect import UNREADABLE_REASONS, SpeechDialect, judge_speech
 from voice_agent.understanding import Understander, Understanding
 from voice_agent.vad import SpeechDetector
-
-SAMPLE_RATE = 16_000
 
 
 class FrontDesk:
