@@ -32,8 +32,11 @@ from voice_agent.live.turn_end import EndOfTurnPolicy, sounds_complete
 
 SR = 16_000
 FRAME = SR // 50  # 20 ms
-PHRASES = ["帮我查一下余额", "我想", "给我女儿", "汇一点钱过去"]
-POLICY = EndOfTurnPolicy(complete_pause_s=0.5, patient_pause_s=2.0, rhythm_margin_s=0.4)
+PHRASES = ["帮我查一下余额", "我想", "给我女儿", "汇一点钱过去", "我要挂失"]
+CLOSING = ("帮我查一下余额", "汇一点钱过去")
+POLICY = EndOfTurnPolicy(
+    complete_pause_s=0.5, patient_pause_s=2.0, unsure_pause_s=1.5, rhythm_margin_s=0.4
+)
 
 
 def level(phrase: str) -> int:
@@ -57,10 +60,12 @@ class PhraseRecogniser:
             if not text.endswith(phrase):
                 text += phrase
         self.calls.append(text)
+        # Whisper closes a sentence it heard end (。), not a fragment.
+        closed = text + "。" if text.endswith(CLOSING) else text
         return TranscriptSegment(
             start=start,
             end=end,
-            text=text,
+            text=closed,
             normalized_text=text,
             unclear=not text,
             avg_logprob=-0.1,
@@ -89,15 +94,13 @@ def say(phrase: str, seconds: float = 0.8) -> list[Frame]:
 def run(frames: list[Frame], recogniser: PhraseRecogniser) -> tuple[list[str], FrontDeskSTTService]:
     """Send the frames through the service in a pipeline; the transcripts pushed."""
 
-    async def go() -> FrontDeskSTTService:
-        nonlocal down
+    async def go() -> tuple[FrontDeskSTTService, Sequence[Frame]]:
         service = FrontDeskSTTService(recogniser, pause_secs=0.3, resume_secs=0.2, policy=POLICY)
         down, _up = await run_test(service, frames_to_send=frames)
-        return service
+        return service, down
 
-    down: Sequence[Frame] = []
-    service = asyncio.run(go())
-    texts = [f.text for f in down if isinstance(f, TranscriptionFrame)]
+    service, down = asyncio.run(go())
+    texts = [f.text.rstrip("。") for f in down if isinstance(f, TranscriptionFrame)]
     for f in down:
         if isinstance(f, TranscriptionFrame):
             assert isinstance(f.result, RecognisedTurn)
@@ -165,6 +168,19 @@ def test_a_decode_still_running_when_speech_resumes_is_never_answered() -> None:
     texts, service = run(frames, asr)
     assert service.stats.discarded == 1
     assert texts == ["我想给我女儿"]
+
+
+def test_complete_sounding_words_left_open_by_whisper_wait_the_unsure_pause() -> None:
+    # "我要挂失" sounds complete, but the stand-in (like Whisper on a fragment)
+    # does not close it with 。: it waits the unsure pause (1.5 s here).
+    assert sounds_complete("我要挂失")
+    texts, service = run([*say("我要挂失"), *audio(1.0)], PhraseRecogniser())
+    assert service.stats.ends == []  # 1.3 s of silence: not yet
+    assert texts == ["我要挂失"]  # (recognised when the call ended)
+    texts, service = run([*say("我要挂失"), *audio(1.4)], PhraseRecogniser())
+    ((silence, complete),) = service.stats.ends
+    assert complete
+    assert silence >= POLICY.unsure_pause_s
 
 
 def test_a_pausing_speaker_gets_their_own_rhythm_before_a_complete_sounding_stretch() -> None:

@@ -49,7 +49,7 @@ from pipecat.utils.time import time_now_iso8601
 from voice_agent.audio import pcm16_to_float
 from voice_agent.case import TranscriptSegment
 from voice_agent.live.session import RecognisedTurn
-from voice_agent.live.turn_end import EndOfTurnPolicy, sounds_complete
+from voice_agent.live.turn_end import EndOfTurnPolicy, closes_sentence, sounds_complete
 
 SAMPLE_RATE = 16_000
 BYTES_PER_S = SAMPLE_RATE * 2
@@ -234,7 +234,8 @@ class FrontDeskSTTService(STTService):
             return
         segment, _ms = spec.task.result()
         complete = not segment.unclear and sounds_complete(segment.normalized_text or segment.text)
-        if silence >= self.policy.required_pause_s(complete, self._longest_pause_s):
+        closed = closes_sentence(segment.text)
+        if silence >= self.policy.required_pause_s(complete, self._longest_pause_s, closed):
             self.stats.ends.append((silence, complete))
             await self._end_turn(final=False)
 
