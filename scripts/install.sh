@@ -27,7 +27,8 @@ apt_install() {
 if command -v apt-get >/dev/null 2>&1; then
   apt_install libsndfile1
   if [[ $DEV -eq 1 ]]; then
-    apt_install chromium fonts-dejavu-core fonts-wqy-zenhei postgresql
+    # espeak-ng: Cantonese/Hakka voices for the dialect-speech stand-ins (issue 9)
+    apt_install chromium fonts-dejavu-core fonts-wqy-zenhei postgresql espeak-ng
   fi
 fi
 
