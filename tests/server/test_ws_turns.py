@@ -82,16 +82,30 @@ def _token(server: Server, customer_id: str, scenario: str | None = None) -> str
     return token
 
 
-def _next_reply(ws: ClientConnection, events: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """Read events up to the assistant's next prompt, confirm or case (None: closed)."""
+SETTLE_S = 4.0  # no event for this long after a reply: the assistant is waiting
+
+
+def _replies(ws: ClientConnection, events: list[dict[str, Any]]) -> bool:
+    """Read events until the assistant has answered and gone quiet; False once closed.
+
+    A breath may be cut into two turns by the VAD, each answered; reading
+    only to the first answer would leave the second for the next breath.
+    """
+    answered = False
     while True:
         try:
-            event = json.loads(ws.recv(timeout=EVENT_TIMEOUT_S))
+            raw = ws.recv(timeout=SETTLE_S if answered else EVENT_TIMEOUT_S)
+        except TimeoutError:
+            if answered:
+                return True
+            raise
         except ConnectionClosed:
-            return None
+            return False
+        event = json.loads(raw)
         events.append(event)
-        if event["type"] in ("prompt", "confirm", "case"):
-            return event
+        if event["type"] == "case":
+            return False
+        answered = event["type"] in ("prompt", "confirm")
 
 
 def converse(
@@ -101,15 +115,14 @@ def converse(
     events: list[dict[str, Any]] = []
     with connect(server.url, open_timeout=10) as ws:
         ws.send(json.dumps({"token": _token(server, customer_id)}))
-        greeting = _next_reply(ws, events)
-        assert greeting is not None and greeting["type"] == "prompt", events
+        greeting = json.loads(ws.recv(timeout=EVENT_TIMEOUT_S))
+        events.append(greeting)
+        assert greeting["type"] == "prompt", events
         for pcm in breaths:
-            silence = bytes(int(16_000 * PAUSE_S) * 2)
-            audio = pcm + silence
+            audio = pcm + bytes(int(16_000 * PAUSE_S) * 2)
             for offset in range(0, len(audio), CHUNK):
                 ws.send(audio[offset : offset + CHUNK])
-            reply = _next_reply(ws, events)
-            if reply is None or reply["type"] == "case":
+            if not _replies(ws, events):
                 break
     return events
 
