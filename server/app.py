@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from intents.catalog import Catalog
 from models.errors import ConfigError, FrontDeskError, InputError, ModelError
 from server.auth import DEMO_ACCOUNTS_FILE, ensure_demo_accounts
+from server.call_desk import CallDesk
 from server.call_tokens import load_secret
 from server.catalog_store import effective_settings
 from server.db import make_engine, make_sessionmaker, migrate
@@ -41,6 +42,7 @@ from server.errors import (
     TooManyRequestsError,
     UnsupportedMediaError,
 )
+from server.live_store import LiveCallStore
 from server.masking import install_log_masking
 from server.ratelimit import RateLimiter
 from server.routes import admin, auth, calls, cases, catalog, health
@@ -158,6 +160,38 @@ async def _load_in_background(app: FastAPI, settings: Settings) -> None:
     log.info("models loaded; /healthz is ok")
 
 
+def _live_store(sessions: Any, settings: Settings) -> LiveCallStore:
+    return LiveCallStore(
+        sessions,
+        settings.data_dir,
+        alert_after_s=settings.server.db_retry_s,
+        stale_s=settings.server.live_call_stale_s,
+    )
+
+
+def _flush_quietly(store: LiveCallStore) -> None:
+    try:
+        store.flush()
+    except Exception:  # the spool stays; the next start-up stores it
+        log.warning("could not flush the spool at shutdown", exc_info=True)
+
+
+async def _sweep(store: LiveCallStore, every_s: float) -> None:
+    """Replay spooled writes, heartbeat our calls, recover dead servers' calls."""
+    rounds = 0
+    while True:
+        await asyncio.sleep(every_s)
+        rounds += 1
+        try:
+            await run_in_threadpool(store.flush)
+            await run_in_threadpool(store.heartbeat)
+            if rounds * every_s >= store.stale_s / 2:
+                rounds = 0
+                await run_in_threadpool(store.recover)
+        except Exception as exc:  # a database outage: try again next round
+            log.info("live-call sweep: %s", exc)
+
+
 def _include_optional_routers(app: FastAPI) -> None:
     """The live-call WebSocket lives in server.ws, written separately."""
     if importlib.util.find_spec("server.ws") is not None:
@@ -201,6 +235,11 @@ def create_app(settings: Settings, frontdesk: FrontDesk | None = None) -> FastAP
         await run_in_threadpool(migrate, engine)
         app.state.engine = engine
         app.state.sessions = make_sessionmaker(engine)
+        # Calls a dead process left behind become interrupted cases before any new call.
+        store = _live_store(app.state.sessions, settings)
+        await run_in_threadpool(store.recover)
+        app.state.live_store = store
+        sweeper = asyncio.create_task(_sweep(store, settings.server.live_sweep_s))
         if settings.server.create_demo_accounts or settings.server.demo:
             with app.state.sessions() as session:
                 passwords = await run_in_threadpool(
@@ -223,6 +262,8 @@ def create_app(settings: Settings, frontdesk: FrontDesk | None = None) -> FastAP
         finally:
             if loader is not None and not loader.done():
                 loader.cancel()
+            sweeper.cancel()
+            await run_in_threadpool(_flush_quietly, store)
             engine.dispose()
 
     docs = settings.server.api_docs
@@ -238,6 +279,7 @@ def create_app(settings: Settings, frontdesk: FrontDesk | None = None) -> FastAP
     app.state.frontdesk = frontdesk
     app.state.load_error = None
     app.state.call_token_secret = load_secret(settings)
+    app.state.call_desk = CallDesk(settings.server.max_calls, settings.server.typical_call_s)
     app.state.limits = {
         "login": RateLimiter(settings.server.login_per_ip_per_minute),
         "call": RateLimiter(settings.server.ws_per_ip_per_minute),

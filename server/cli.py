@@ -216,7 +216,6 @@ def _handle(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
     from loguru import logger
 
     # pipecat logs every frame event through loguru at DEBUG: keep warnings only.
@@ -224,13 +223,14 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     logger.add(sys.stderr, level="WARNING")
 
     from server.app import create_app
+    from server.serving import run
 
     if args.demo:
         server = settings.server.model_copy(update={"demo": True, "create_demo_accounts": True})
         settings = settings.model_copy(update={"server": server})
     host = args.host or settings.server.host
     port = args.port or settings.server.port
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    run(create_app(settings), host, port, drain_s=settings.server.drain_s)
     return EXIT_OK
 
 

@@ -41,7 +41,8 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _PG_MIGRATION_LOCK = 0x46444553  # "FDES"
 
 ROLES = ("teller", "supervisor", "product", "admin")
-CASE_STATUSES = ("open", "accepted", "rejected", "escalated")
+#: ``interrupted``: the server stopped mid-call; the case holds every finished turn.
+CASE_STATUSES = ("open", "accepted", "rejected", "escalated", "interrupted")
 CORRECTION_STATUSES = ("pending", "accepted", "rejected")
 RISK_RANK = {"none": 0, "low": 1, "medium": 2, "high": 3}
 
@@ -152,6 +153,30 @@ class Correction(Base):
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
 
+class LiveCallRow(Base):
+    """A call in progress, written ahead after every finished turn (issue 10).
+
+    ``data`` is the case the call would become if its server died now
+    (status ``interrupted``, handoff_reason ``system_interrupted``). The row
+    goes when the real case is stored; rows left by a dead server become
+    cases at the next start-up (or, on another server, once stale).
+    """
+
+    __tablename__ = "live_calls"
+
+    case_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    scenario: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    instance: Mapped[str] = mapped_column(String(64), index=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    turns: Mapped[int] = mapped_column(Integer)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     # WAL lets the SSE poller read while a request writes.
@@ -176,7 +201,8 @@ def make_engine(url: str) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, future=True)
+    # A database that went away must fail a write in seconds, not hang a call.
+    return create_engine(url, pool_pre_ping=True, future=True, connect_args={"connect_timeout": 5})
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Any]:

@@ -14,6 +14,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sqlalchemy import case as sql_case
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -40,6 +41,8 @@ CHECKER_ROLES = ("supervisor", "admin")
 #: Fields whose change by a teller bars that teller from accepting a high-risk case.
 MONEY_FIELDS = ("amount", "payee_account", "payee_name", "payee_relation", "payee_bank")
 SYSTEM_ACTOR = "system"
+#: Statuses listed in the open queue.
+OPEN_STATUSES = ("open", "escalated", "interrupted")
 _INT_SLOTS = ("amount", "term_months")
 
 
@@ -104,26 +107,35 @@ def audit_trail(session: Session, case_id: str) -> list[dict[str, Any]]:
 
 def save_case(session: Session, case: Case) -> None:
     """Store a new case in the queue (status from the case, normally ``open``) and commit."""
-    data = case.to_json()
+    add_case(session, case.to_json())
+    session.commit()
+
+
+def add_case(session: Session, data: dict[str, Any], *, reason: str | None = None) -> None:
+    """Add a case (its Case JSON) and its audit entry to the session, without committing.
+
+    ``reason`` goes into the audit entry (e.g. why a call was recovered).
+    """
     risk = data["risk"]
-    if case.status not in CASE_STATUSES:
+    status = data.get("status", "open")
+    if status not in CASE_STATUSES:
         raise InvalidChoiceError(
-            f"case status {case.status!r}; valid statuses: {', '.join(CASE_STATUSES)}"
+            f"case status {status!r}; valid statuses: {', '.join(CASE_STATUSES)}"
         )
     now = utcnow()
     session.add(
         CaseRow(
-            case_id=case.case_id,
-            created_at=_to_utc(case.created_at),
-            customer_id=case.customer_id,
-            scenario=case.scenario,
-            status=case.status,
+            case_id=data["case_id"],
+            created_at=_to_utc(data["created_at"]),
+            customer_id=data.get("customer_id"),
+            scenario=data.get("scenario"),
+            status=status,
             risk_level=risk["level"],
             risk_rank=RISK_RANK.get(risk["level"], 0),
             risk_score=float(risk["score"]),
             intent=data["intent"]["code"],
             data=data,
-            disconnected=case.disconnected,
+            disconnected=bool(data.get("disconnected", False)),
             updated_at=now,
         )
     )
@@ -131,10 +143,10 @@ def save_case(session: Session, case: Case) -> None:
         session,
         actor=SYSTEM_ACTOR,
         action="case.created",
-        case_id=case.case_id,
-        after={"status": case.status, "intent": data["intent"]["code"], "risk": risk["level"]},
+        case_id=data["case_id"],
+        after={"status": status, "intent": data["intent"]["code"], "risk": risk["level"]},
+        reason=reason,
     )
-    session.commit()
 
 
 def _load(session: Session, case_id: str, *, for_update: bool = False) -> CaseRow:
@@ -181,16 +193,21 @@ def queue_item(row: CaseRow, intent_names: Mapping[str, str], now: dt.datetime) 
 def list_queue(
     session: Session, intent_names: Mapping[str, str], *, include_closed: bool = False
 ) -> list[dict[str, Any]]:
-    """The teller queue: risky first (high > medium > low > none, then score), then oldest.
+    """The teller queue: calls cut off by a server stop first (the caller waits for a
+    callback), then risky first (high > medium > low > none, then score), then oldest.
 
     Escalated cases stay in the queue (marked by their status) until a senior
     teller accepts or rejects them: an escalation must never drop out of sight.
     """
+    interrupted_first = sql_case((CaseRow.status == "interrupted", 0), else_=1)
     query = select(CaseRow).order_by(
-        CaseRow.risk_rank.desc(), CaseRow.risk_score.desc(), CaseRow.created_at.asc()
+        interrupted_first,
+        CaseRow.risk_rank.desc(),
+        CaseRow.risk_score.desc(),
+        CaseRow.created_at.asc(),
     )
     if not include_closed:
-        query = query.where(CaseRow.status.in_(("open", "escalated")))
+        query = query.where(CaseRow.status.in_(OPEN_STATUSES))
     now = utcnow()
     return [queue_item(r, intent_names, now) for r in session.scalars(query)]
 

@@ -19,6 +19,12 @@ and no call outlasts ``server.ws_max_call_s`` of wall-clock time. The
 When the case is handed over the server closes the socket normally; when
 the caller goes away first, what they said is still transcribed and saved
 as a case marked ``disconnected``.
+
+No call lost (issue 10, server.call_desk and server.live_store): beyond
+``server.max_calls`` the caller gets one ``busy`` event and may book a
+callback; every finished turn is written ahead; on SIGTERM a call finishes
+its turn, is saved as ``interrupted`` and the caller is told a teller will
+call back (close 1012).
 """
 
 from __future__ import annotations
@@ -35,12 +41,13 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
 from models.errors import InputError
+from server.call_desk import CLOSE_SERVICE_RESTART, DRAIN_TEXT, CallDesk, offer_callback
 from server.call_tokens import CallGrant, verify
 from server.customer_view import event_view
 from server.errors import AuthError
 from server.repository import save_case as store_case
 from voice_agent.case import Case
-from voice_agent.live import CallStart, ErrorEvent, LiveCall, LiveEvent
+from voice_agent.live import CallStart, ErrorEvent, LiveCall, LiveEvent, PromptEvent
 
 router = APIRouter()
 log = logging.getLogger("server.ws")
@@ -63,6 +70,9 @@ def _case_saver(websocket: WebSocket) -> Callable[[Case], None]:
     saver = getattr(state, "save_case", None)
     if saver is not None:
         return saver
+    store = getattr(state, "live_store", None)
+    if store is not None:  # write-ahead: the case and the end of its live row, at once
+        return store.save
 
     def save(case: Case) -> None:
         with state.sessions() as session:
@@ -136,6 +146,38 @@ async def call(websocket: WebSocket) -> None:
         await _refuse(websocket, "models are still loading; try again shortly", CLOSE_TRY_AGAIN)
         return
     names = _intent_names(websocket)
+    desk: CallDesk = websocket.app.state.call_desk
+    if desk.draining.is_set():
+        await _refuse(
+            websocket,
+            "the server is restarting; please call again in a minute",
+            CLOSE_SERVICE_RESTART,
+            "shutting_down",
+        )
+        return
+    call_id = f"{id(websocket):x}"
+    if not desk.admit(call_id):
+        await offer_callback(
+            websocket,
+            desk,
+            frontdesk=frontdesk,
+            customer_id=grant.customer_id,
+            scenario=grant.scenario,
+            save_case=_case_saver(websocket),
+            reply_s=server.busy_reply_s,
+        )
+        return
+    try:
+        await _live_call(websocket, grant, frontdesk, names, desk)
+    finally:
+        desk.release(call_id)
+
+
+async def _live_call(
+    websocket: WebSocket, grant: CallGrant, frontdesk: Any, names: dict[str, str], desk: CallDesk
+) -> None:
+    server = websocket.app.state.settings.server
+    store = getattr(websocket.app.state, "live_store", None)
 
     async def send(event: LiveEvent) -> None:
         if websocket.application_state == WebSocketState.CONNECTED:
@@ -147,13 +189,23 @@ async def call(websocket: WebSocket) -> None:
             _case_saver(websocket),
             send,
             CallStart(customer_id=grant.customer_id, scenario=grant.scenario),
+            checkpoint=store.checkpoint if store is not None else None,
         )
     except InputError as e:  # a scenario the loaded dialogue does not know
         await _refuse(websocket, str(e), CLOSE_POLICY)
         return
     await live.start()
     deadline = time.monotonic() + server.ws_max_call_s
-    outcome = await _pump_audio(websocket, live, idle_s=server.ws_idle_s, deadline=deadline)
+    outcome = await _pump_audio(
+        websocket, live, idle_s=server.ws_idle_s, deadline=deadline, stop=desk.draining
+    )
+    if outcome == "draining":
+        # Finish the turn in progress, save it as interrupted, then say so.
+        await live.finish(disconnected=False, reason="system_interrupted")
+        await live.session.emit(PromptEvent(DRAIN_TEXT, "system_interrupted"))
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+            await websocket.close(code=CLOSE_SERVICE_RESTART, reason="server restarting")
+        return
     if outcome == "too_long":
         await live.session.emit(ErrorEvent("call too long: handing over to a teller"))
     disconnected = outcome in ("caller_left", "idle")
@@ -166,23 +218,32 @@ async def call(websocket: WebSocket) -> None:
 
 
 async def _pump_audio(
-    websocket: WebSocket, live: LiveCall, *, idle_s: float, deadline: float
+    websocket: WebSocket,
+    live: LiveCall,
+    *,
+    idle_s: float,
+    deadline: float,
+    stop: asyncio.Event | None = None,
 ) -> str:
     """Feed binary frames to the call until it ends; says how.
 
     Returns:
-        ``handed_over``, ``caller_left``, ``idle`` (no frame for ``idle_s``)
-        or ``too_long`` (past ``deadline``, a ``time.monotonic()`` value).
+        ``handed_over``, ``caller_left``, ``idle`` (no frame for ``idle_s``),
+        ``too_long`` (past ``deadline``, a ``time.monotonic()`` value) or
+        ``draining`` (``stop`` was set: the server is shutting down).
     """
     handed_over = asyncio.create_task(live.handed_over.wait())
+    stopping = asyncio.create_task((stop or asyncio.Event()).wait())
     try:
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
                 return "too_long"
+            if stopping.done():  # checked first: a caller streaming fast must not starve it
+                return "draining"
             receive = asyncio.create_task(websocket.receive())
             done, _ = await asyncio.wait(
-                {receive, handed_over},
+                {receive, handed_over, stopping},
                 timeout=min(idle_s, left),
                 return_when=asyncio.FIRST_COMPLETED,
             )
@@ -192,6 +253,8 @@ async def _pump_audio(
                     await receive
                 if handed_over in done:
                     return "handed_over"
+                if stopping in done:
+                    return "draining"
                 return "too_long" if time.monotonic() >= deadline else "idle"
             message = receive.result()
             if message["type"] == "websocket.disconnect":
@@ -204,3 +267,4 @@ async def _pump_audio(
         return "caller_left"
     finally:
         handed_over.cancel()
+        stopping.cancel()

@@ -146,6 +146,37 @@ class ServerSettings(BaseModel):
     login_per_ip_per_minute: int = 30
     login_failures_per_account: int = 5
     login_lockout_minutes: float = 15.0
+    # No call lost (issue 10): admission control, drain, write-ahead, database faults.
+    max_calls: int = Field(
+        default=4,
+        ge=1,
+        description="Live calls one server takes at once; the next caller gets a busy "
+        "event and may book a callback. 4 keep up on 2 cores with Whisper base "
+        "(benchmarks/RESULTS.md); size it with bench_live.py on the target machine.",
+    )
+    typical_call_s: float = Field(
+        default=60.0, description="Call length assumed for the busy wait until calls are timed."
+    )
+    busy_reply_s: float = Field(
+        default=20.0, description="How long a busy caller has to ask for a callback."
+    )
+    drain_s: float = Field(
+        default=20.0,
+        description="On SIGTERM, how long calls get to finish their turn and be saved.",
+    )
+    db_retry_s: float = Field(
+        default=60.0,
+        description="A case the database refuses this long is logged as an ERROR alert "
+        "(it stays in data_dir/spool and is retried until it is stored).",
+    )
+    live_sweep_s: float = Field(
+        default=5.0, description="How often a server retries spooled writes and heartbeats."
+    )
+    live_call_stale_s: float = Field(
+        default=60.0,
+        description="A live call whose server has not heartbeated this long is recovered "
+        "as an interrupted case by any server.",
+    )
 
 
 class SpeechDialectSettings(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any, Literal
@@ -10,6 +11,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from server.deps import CatalogDep, DbDep, TellerDep, UnicodeJSONResponse
@@ -66,7 +68,10 @@ async def queue_events(request: Request, user: TellerDep) -> StreamingResponse:
         last: str | None = None
         quiet = 0.0
         while not await request.is_disconnected():
-            current = await run_in_threadpool(version)
+            current: str | None = last
+            # The database restarting must not end the stream: resume when it is back.
+            with contextlib.suppress(SQLAlchemyError):
+                current = await run_in_threadpool(version)
             if current != last:
                 last, quiet = current, 0.0
                 yield f"event: queue\ndata: {json.dumps({'version': current})}\n\n"

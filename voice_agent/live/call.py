@@ -35,8 +35,9 @@ from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.processors.audio.vad_processor import VADProcessor
 from pipecat.workers.runner import WorkerRunner
 
+from voice_agent.case import HandoffReason
 from voice_agent.live.events import ErrorEvent
-from voice_agent.live.session import CallSession, CallStart, SaveCase, SendEvent
+from voice_agent.live.session import CallSession, CallStart, Checkpoint, SaveCase, SendEvent
 from voice_agent.live.stt import SAMPLE_RATE, FrontDeskSTTService, TurnProcessor
 from voice_agent.live.turn_end import EndOfTurnPolicy
 from voice_agent.settings import AudioSettings
@@ -84,6 +85,8 @@ class LiveCall:
         send: delivers events to the caller's page.
         start: the call's first frame.
         vad: turn-cutting thresholds; defaults to the frontdesk's settings.
+        checkpoint: stores the case so far after every finished turn
+            (:class:`CallSession`).
 
     Raises:
         InputError: for an unknown scenario.
@@ -97,8 +100,9 @@ class LiveCall:
         start: CallStart,
         *,
         vad: VadConfig | None = None,
+        checkpoint: Checkpoint | None = None,
     ) -> None:
-        self.session = CallSession(frontdesk, save_case, send, start)
+        self.session = CallSession(frontdesk, save_case, send, start, checkpoint)
         self.vad = vad or VadConfig.from_settings(frontdesk.settings.audio)
         self.max_seconds = frontdesk.settings.audio.max_seconds
         asr = frontdesk.settings.asr
@@ -193,7 +197,13 @@ class LiveCall:
             InputAudioRawFrame(audio=chunk, sample_rate=SAMPLE_RATE, num_channels=1)
         )
 
-    async def finish(self, *, disconnected: bool, timeout_s: float = 60.0) -> None:
+    async def finish(
+        self,
+        *,
+        disconnected: bool,
+        reason: HandoffReason = "caller_hangup",
+        timeout_s: float = 60.0,
+    ) -> None:
         """End the call, transcribing what was said, and save the case.
 
         Args:
@@ -201,6 +211,8 @@ class LiveCall:
                 utterance in progress is closed with silence (so the VAD ends
                 the turn and it is transcribed), and the case is marked
                 disconnected.
+            reason: the handoff reason when the dialogue had not handed over
+                (``system_interrupted`` when the server is draining).
             timeout_s: how long to wait for the pipeline to drain.
         """
         if self._ended:
@@ -225,4 +237,4 @@ class LiveCall:
                 await self._worker.cancel()
                 await self._run_task
         # Reached only when the dialogue did not hand over first: the caller hung up.
-        await asyncio.to_thread(self.session.close_case, "caller_hangup")
+        await asyncio.to_thread(self.session.close_case, reason)
