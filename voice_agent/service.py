@@ -205,7 +205,10 @@ class FrontDesk:
             language_probs=probs,
             avg_logprob=result.avg_logprob,
             no_speech_prob=result.no_speech_prob,
-            unclear_reason=result.reason if result.text.strip() else "empty",
+            # A timeout has no text; any other reason with no text is "empty".
+            unclear_reason=(
+                result.reason if result.text.strip() or result.reason == "timeout" else "empty"
+            ),
             text_dialect=normalised,
             settings=cfg,
         )

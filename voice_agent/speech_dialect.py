@@ -12,7 +12,8 @@ already computed (speech-notes.md, "Measured later"):
   Chinese it cannot read loses it to ja/th/en/my…;
 * **the reading failed**: the ASR guards judged the turn unclear for a
   reason that means "could not read it" (low confidence, repetition loop,
-  prompt echo), not "there was nothing" (no speech, empty, timeout);
+  prompt echo, a decode that timed out), not "there was nothing" (no
+  speech, empty);
 * **it is speech**: ``no_speech_prob`` low;
 * **Wu words in what was read**: the text-level detector's markers
   (阿拉, 侬, 几钿 or their ASR homophones) in an unclear turn add evidence.
@@ -32,8 +33,12 @@ from typing import Any
 from dialects.types import Normalised
 from voice_agent.settings import SpeechDialectSettings
 
-#: ASR guard reasons that mean "heard speech, could not read it".
-UNREADABLE_REASONS = ("low_confidence", "repetition", "prompt_echo")
+#: ASR guard reasons that mean "heard speech, could not read it". A
+#: ``timeout`` is nearly always a decoding loop on speech Whisper cannot
+#: read (on a busy machine 3 of 8 Wu-text stand-ins timed out instead of
+#: looping to the end); it has no language ID of its own, so the service
+#: runs one, and Mandarin that was merely slow still sounds Mandarin.
+UNREADABLE_REASONS = ("low_confidence", "repetition", "prompt_echo", "timeout")
 
 
 @dataclass(frozen=True)
@@ -119,7 +124,9 @@ def judge_speech(
         return mandarin("disabled")
     if p_zh is None:
         return mandarin("no_language_id")
-    if no_speech_prob > s.max_no_speech_prob:
+    # A timed-out decode reports no_speech_prob 1.0 as a placeholder: the
+    # VAD cut it as speech, and the language ID below still has to agree.
+    if no_speech_prob > s.max_no_speech_prob and unclear_reason != "timeout":
         return mandarin("not_speech")
     if unclear_reason not in UNREADABLE_REASONS:
         return mandarin("readable")  # clear text, or nothing heard: never dialect
