@@ -187,6 +187,23 @@
     } catch (err) {
       c.ctx = null;
     }
+    // The token first: a page opened outside the bank's app says so before asking for the microphone.
+    let token;
+    try {
+      token = await callToken();
+    } catch (err) {
+      stopAudio(c);
+      call = null;
+      button.disabled = false;
+      setState("error");
+      showError(
+        err.name === "NoTokenError"
+          ? "请从手机银行里打开这个页面，再按“呼叫”。"
+          : "连不上服务台，请稍后再按“呼叫”。",
+        String(err)
+      );
+      return;
+    }
     try {
       c.stream = await openMicrophone();
     } catch (err) {
@@ -213,22 +230,6 @@
       button.disabled = false;
       setState("error");
       showError("这个浏览器不能录音，请换一个浏览器（例如最新的 Chrome）。", String(err));
-      return;
-    }
-    let token;
-    try {
-      token = await callToken();
-    } catch (err) {
-      cleanup(c);
-      call = null;
-      button.disabled = false;
-      setState("error");
-      showError(
-        err.name === "NoTokenError"
-          ? "请从手机银行里打开这个页面，再按“呼叫”。"
-          : "连不上服务台，请稍后再按“呼叫”。",
-        String(err)
-      );
       return;
     }
     const ws = new WebSocket(callUrl());

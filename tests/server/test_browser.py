@@ -1,10 +1,12 @@
 """The customer page and the staff console, driven in Chromium.
 
-A real server (real FrontDesk with Whisper, fresh SQLite) runs in a thread;
-cases come in through ``POST /api/calls`` with the speech fixtures (or
-through the page's microphone, fed from a fixture), and every check on
-screen is compared with what the API says about the same case.
-Screenshots of each step go to test-artifacts/.
+A real server (real FrontDesk with Whisper, fresh SQLite, ``--demo`` mode)
+runs in a thread; cases come in through ``POST /api/calls`` with a service
+key and the speech fixtures (or through the page's microphone, fed from a
+fixture, with the call token the demo page mints), and every check on
+screen is compared with what the API says about the same case. Every page
+runs under the server's Content-Security-Policy: a violation fails the
+test. Screenshots of each step go to test-artifacts/.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 import pytest
 
 from server.app import create_app
+from server.service_keys import add_service_key
 from tests.live_server import LiveServer, serve
 from tests.server.browser_support import (
     AUDIO_DIR,
@@ -30,7 +33,8 @@ from tests.server.browser_support import (
     screenshot_path,
     wav_with_silence,
 )
-from voice_agent.settings import Settings
+from tests.server.conftest import session_token
+from voice_agent.settings import ServerSettings, Settings
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page, Playwright
@@ -58,7 +62,7 @@ def live(data_dir: Path) -> Iterator[LiveServer]:
     """The whole server, models included (Whisper, classifier): built once per module."""
     from voice_agent.service import build_frontdesk
 
-    settings = Settings(data_dir=data_dir)
+    settings = Settings(data_dir=data_dir, server=ServerSettings(demo=True))
     frontdesk = build_frontdesk(settings, load_asr=True)
     with serve(create_app(settings, frontdesk)) as server:
         yield server
@@ -84,19 +88,30 @@ def chromium(playwright_session: Playwright) -> Iterator[Browser]:
     browser.close()
 
 
+def watch_csp(page: Page, violations: list[str]) -> Page:
+    """Collect the page's Content-Security-Policy violations (Chromium logs each)."""
+    page.on(
+        "console",
+        lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
+    return page
+
+
 @pytest.fixture()
 def new_page(chromium: Browser, live: LiveServer) -> Iterator[Callable[..., Page]]:
-    """Pages in fresh contexts (own cookies), closed after the test."""
+    """Pages in fresh contexts (own cookies), closed after the test; no CSP violation allowed."""
     contexts = []
+    violations: list[str] = []
 
     def make(**options: Any) -> Page:
         context = chromium.new_context(base_url=live.url, locale="zh-CN", **options)
         contexts.append(context)
-        return context.new_page()
+        return watch_csp(context.new_page(), violations)
 
     yield make
     for context in contexts:
         context.close()
+    assert violations == [], "the pages broke their own Content-Security-Policy"
 
 
 @contextmanager
@@ -105,22 +120,31 @@ def api_client(live: LiveServer, username: str, password: str) -> Iterator[httpx
     with httpx.Client(base_url=live.url, timeout=120) as client:
         r = client.post("/api/login", json={"username": username, "password": password})
         assert r.status_code == 200, r.text
-        client.headers["Authorization"] = f"Bearer {r.json()['token']}"
+        client.headers["Authorization"] = f"Bearer {session_token(r)}"
         client.cookies.clear()
         yield client
 
 
-def upload(live: LiveServer, name: str) -> dict[str, Any]:
-    """POST a fixture to /api/calls (no login: a service route); the Case JSON."""
+def upload(live: LiveServer, name: str, passwords: dict[str, str]) -> dict[str, Any]:
+    """POST a fixture to /api/calls with a service key; the full Case, as a teller sees it.
+
+    The uploading service gets only the customer view back; the test reads
+    the whole case through the teller API to compare with the console.
+    """
+    with live.app.state.sessions() as session:
+        key = add_service_key(session, f"upload-{name}-{time.monotonic_ns()}")
     with (AUDIO_DIR / name).open("rb") as f:
         r = httpx.post(
             f"{live.url}/api/calls",
             files={"file": (name, f)},
             data={"customer_id": CUSTOMER},
+            headers={"Authorization": f"Bearer {key}"},
             timeout=300,
         )
     assert r.status_code == 201, r.text
-    case: dict[str, Any] = r.json()
+    assert "risk" not in r.json()
+    with api_client(live, "teller", passwords["teller"]) as api:
+        case: dict[str, Any] = api.get(f"/api/cases/{r.json()['case_id']}").json()["case"]
     return case
 
 
@@ -183,6 +207,28 @@ def test_customer_page_says_so_when_the_microphone_is_refused(
     page.screenshot(path=screenshot_path("customer-mic-refused"), full_page=True)
 
 
+def test_without_demo_the_page_needs_a_token_from_the_banks_app(
+    live: LiveServer, chromium: Browser, tmp_path: Path
+) -> None:
+    settings = Settings(data_dir=tmp_path / "real")  # a real deployment: no --demo
+    with serve(create_app(settings, live.app.state.frontdesk)) as real:
+        context = chromium.new_context(base_url=real.url, locale="zh-CN")
+        violations: list[str] = []
+        try:
+            page = watch_csp(context.new_page(), violations)
+            page.goto("/")
+            page.click("#call")
+            alert = shown(page, "#error:not([hidden])")
+            assert "手机银行" in alert.inner_text()
+            # The app's token is taken out of the address bar at once.
+            page.goto("/?token=abc.def&scenario=password_locked")
+            page.wait_for_url(lambda url: "token" not in url)
+            assert page.url.endswith("/?scenario=password_locked")
+        finally:
+            context.close()
+        assert violations == []
+
+
 WORKLET_RUN = """async ([rate, freq]) => {
     const ctx = new OfflineAudioContext(1, rate, rate);  // one second
     await ctx.audioWorklet.addModule('/static/pcm-worklet.js');
@@ -229,7 +275,7 @@ def test_teller_corrects_and_accepts_an_uploaded_call(
     live: LiveServer, passwords: dict[str, str], new_page: Callable[..., Page]
 ) -> None:
     label = fixture_labels()["fraud_safe_account.ogg"]
-    case = upload(live, "fraud_safe_account.ogg")
+    case = upload(live, "fraud_safe_account.ogg", passwords)
     case_id = case["case_id"]
     assert case["risk"]["flags"], "the fixture's fraud cues should raise at least one flag"
 
@@ -277,6 +323,19 @@ def test_teller_corrects_and_accepts_an_uploaded_call(
     page.screenshot(path=screenshot_path("teller-4-corrected"), full_page=True)
 
     page.fill("#decision-reason", "已与客户核实，非诈骗")
+    checker = "teller"
+    if case["risk"]["level"] == "high":
+        # Maker–checker: who changed the amount of a high-risk case may not accept it.
+        page.click("#decide-accept")
+        refusal = shown(page, "#detail .decision-message:has-text('amount')")
+        assert "another teller or a supervisor" in refusal.inner_text()
+        page.screenshot(path=screenshot_path("teller-5-refused"), full_page=True)
+        checker = "supervisor"
+        page = new_page(viewport={"width": 1440, "height": 1000})
+        log_in(page, checker, passwords[checker])
+        page.click(f"tr.case-row[data-case-id='{case_id}']")
+        page.wait_for_selector("#decide-accept")
+        page.fill("#decision-reason", "已与客户核实，非诈骗")
     page.click("#decide-accept")
     page.wait_for_selector("#decision-result")
     page.screenshot(path=screenshot_path("teller-5-accepted"), full_page=True)
@@ -292,12 +351,13 @@ def test_teller_corrects_and_accepts_an_uploaded_call(
     assert actions["case.corrected"]["actor"] == "teller"
     assert actions["case.corrected"]["reason"] == "客户电话确认金额"
     assert actions["case.accept"]["reason"] == "已与客户核实，非诈骗"
+    assert actions["case.accept"]["actor"] == checker
 
 
 def test_reject_needs_a_reason(
     live: LiveServer, passwords: dict[str, str], new_page: Callable[..., Page]
 ) -> None:
-    case_id = upload(live, "balance.wav")["case_id"]
+    case_id = upload(live, "balance.wav", passwords)["case_id"]
     page = new_page(viewport={"width": 1440, "height": 1000})
     log_in(page, "teller", passwords["teller"])
     page.click(f"tr.case-row[data-case-id='{case_id}']")
@@ -315,14 +375,15 @@ def test_product_tries_a_sentence_and_accepts_a_correction(
     live: LiveServer, passwords: dict[str, str], new_page: Callable[..., Page]
 ) -> None:
     label = fixture_labels()["fraud_loan_fee.wav"]
-    case = upload(live, "fraud_loan_fee.wav")
+    case = upload(live, "fraud_loan_fee.wav", passwords)
     with api_client(live, "teller", passwords["teller"]) as teller:
         r = teller.patch(
             f"/api/cases/{case['case_id']}",
             json={"fields": {"payee_relation": "女儿"}, "reason": "客户说明"},
         )
         assert r.status_code == 200, r.text
-        expected = teller.post("/api/understand", json={"text": label["script"]}).json()
+    with api_client(live, "product", passwords["product"]) as product_api:
+        expected = product_api.post("/api/catalog/try", json={"text": label["script"]}).json()
 
     page = new_page(viewport={"width": 1440, "height": 1000})
     log_in(page, "product", passwords["product"])
@@ -383,22 +444,23 @@ def test_a_call_through_the_microphone_reaches_the_queue(
         context = mic_browser.new_context(
             base_url=live.url, locale="zh-CN", permissions=["microphone"]
         )
-        page = context.new_page()
-        page.goto(f"/?customer_id={CUSTOMER}")
+        violations: list[str] = []
+        page = watch_csp(context.new_page(), violations)
+        # A demo server: the page mints a call token for the demo customer itself.
+        page.goto("/")
         page.click("#call")
         page.wait_for_selector("#state[data-state=listening]")
-        page.wait_for_function(
-            "document.getElementById('system').textContent.length > 0"
-        )  # the greeting
-        page.wait_for_function(
-            "document.getElementById('heard').textContent.length > 0", timeout=SLOW_MS
-        )
+        # Selectors, not wait_for_function: evaluating a string would need
+        # 'unsafe-eval', which the page's CSP (rightly) refuses.
+        page.wait_for_selector("#system:not(:empty)")  # the greeting
+        page.wait_for_selector("#heard:not(:empty)", timeout=SLOW_MS)
         heard = page.inner_text("#heard").removeprefix("您说：")
         page.screenshot(path=screenshot_path("call-1-heard"), full_page=True)
         if page.get_attribute("#call", "aria-pressed") == "true":
             page.click("#call")  # hang up
         page.wait_for_selector("#call[aria-pressed=false]")
         page.screenshot(path=screenshot_path("call-2-ended"), full_page=True)
+        assert violations == [], "the call page broke its own Content-Security-Policy"
     finally:
         mic_browser.close()
 
