@@ -24,7 +24,11 @@ def encode_opus(samples: np.ndarray, *, bitrate: int = 24_000) -> bytes:
     pcm16 = (pcm * 32767).astype(np.int16)
     buf = io.BytesIO()
     with av.open(buf, mode="w", format="ogg") as container:
-        stream = container.add_stream("libopus", rate=SAMPLE_RATE)
+        # Complexity 0: 20 ms instead of 360 ms for 3 s of speech on a busy
+        # 2-core box (the live call waits for it), for ~10 % more bytes.
+        stream = container.add_stream(
+            "libopus", rate=SAMPLE_RATE, options={"compression_level": "0"}
+        )
         stream.bit_rate = bitrate
         stream.layout = "mono"
         for start in range(0, len(pcm16), _FRAME * 50):
