@@ -8,8 +8,6 @@ Start-up migrates the database, creates the demo accounts on first start
 from __future__ import annotations
 
 import asyncio
-import importlib
-import importlib.util
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from intents.catalog import Catalog
 from models.errors import ConfigError, FrontDeskError, InputError, ModelError
+from server import ws
 from server.auth import DEMO_ACCOUNTS_FILE, ensure_demo_accounts
 from server.call_desk import CallDesk
 from server.call_tokens import load_secret
@@ -45,7 +44,7 @@ from server.errors import (
 from server.live_store import LiveCallStore
 from server.masking import install_log_masking
 from server.ratelimit import RateLimiter
-from server.routes import admin, auth, calls, cases, catalog, health
+from server.routes import admin, auth, calls, cases, catalog, dialect, health
 from server.security import BodyLimitMiddleware, SecurityMiddleware
 from voice_agent.settings import Settings
 
@@ -192,13 +191,6 @@ async def _sweep(store: LiveCallStore, every_s: float) -> None:
             log.info("live-call sweep: %s", exc)
 
 
-def _include_optional_routers(app: FastAPI) -> None:
-    """The live-call WebSocket lives in server.ws, written separately."""
-    if importlib.util.find_spec("server.ws") is not None:
-        ws = importlib.import_module("server.ws")
-        app.include_router(ws.router)
-
-
 def _install_pages(app: FastAPI) -> None:
     def page(name: str) -> Any:
         def serve() -> FileResponse:
@@ -292,8 +284,7 @@ def create_app(settings: Settings, frontdesk: FrontDesk | None = None) -> FastAP
     # Added last, so it runs first: a cross-site request is refused before its body is read.
     app.add_middleware(SecurityMiddleware, allowed_origins=settings.server.allowed_origins)
     _install_error_handlers(app)
-    for module in (health, auth, admin, calls, cases, catalog):
+    for module in (health, auth, admin, calls, cases, catalog, dialect, ws):
         app.include_router(module.router)
-    _include_optional_routers(app)
     _install_pages(app)
     return app

@@ -65,11 +65,8 @@ HANDSHAKE_TIMEOUT_S = 10.0
 
 
 def _case_saver(websocket: WebSocket) -> Callable[[Case], None]:
-    """``app.state.save_case`` when the app provides one, else the case repository."""
+    """Where a finished call's case goes: the write-ahead store, else the case repository."""
     state = websocket.app.state
-    saver = getattr(state, "save_case", None)
-    if saver is not None:
-        return saver
     store = getattr(state, "live_store", None)
     if store is not None:  # write-ahead: the case and the end of its live row, at once
         return store.save
