@@ -32,6 +32,7 @@ from voice_agent.risk.types import (
     RiskFlag,
     RiskInput,
 )
+from voice_agent.wording import mask_account
 
 _CLAUSE_BREAKS = frozenset("，。！？；、,.!?;：:\n\t ")
 _TURN_BREAK = "。"
@@ -338,7 +339,7 @@ class RiskEngine:
                 out.append(self._flag("new_payee", fact))
 
         if self._enabled("blacklisted_payee") and account and account in self.blacklist:
-            out.append(self._flag("blacklisted_payee", _mask(account)))
+            out.append(self._flag("blacklisted_payee", mask_account(account)))
 
         if self._enabled("limit_raise_before_transfer"):
             evidence = self._limit_raise(request, views)
@@ -526,18 +527,13 @@ def _digits(slots: Slots, code: str) -> str:
     return "".join(ch for ch in str(slot.value) if ch.isdigit())
 
 
-def _mask(account: str) -> str:
-    """Only the last 4 digits reach screens and logs."""
-    return f"****{account[-4:]}"
-
-
 def _new_payee(profile: CustomerProfile, slots: Slots, account: str) -> str:
     """What identifies a never-paid payee (masked account, name or relation), or ""."""
     name = slots.get("payee_name")
     relation = slots.get("payee_relation")
     if account:
         # An account decides on its own: "my son's new account" is exactly the risk.
-        return "" if account in {p.account for p in profile.payees} else _mask(account)
+        return "" if account in {p.account for p in profile.payees} else mask_account(account)
     if name is not None:
         known = str(name.value) in {p.name for p in profile.payees}
         return "" if known else (name.evidence or str(name.value))
