@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 
 from server.auth import create_user
 from server.db import make_engine, make_sessionmaker, migrate
+from server.recordings import purge_recordings
 from server.repository import accepted_corrections
+from server.routing import set_languages
 from server.service_keys import add_service_key, list_service_keys, revoke_service_key
 from voice_agent.settings import Settings
 
@@ -58,6 +60,18 @@ def add_user(
     with _session(settings) as session:
         create_user(session, username, role, password, languages or ["mandarin"])
     return password
+
+
+def change_languages(settings: Settings, username: str, languages: list[str]) -> dict[str, Any]:
+    """``frontdesk users languages``: set the languages a member of staff serves in."""
+    with _session(settings) as session:
+        return set_languages(session, username, languages, actor="cli")
+
+
+def purge_recordings_older(settings: Settings, days: float) -> dict[str, Any]:
+    """``frontdesk recordings purge``: delete turn recordings older than ``days``."""
+    with _session(settings) as session:
+        return purge_recordings(session, days)
 
 
 def add_key(settings: Settings, name: str) -> str:

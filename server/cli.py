@@ -98,8 +98,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("models", help="prepare and verify the models (run by the installer)")
     p.add_argument("action", choices=("prepare",), help="assemble/verify Whisper, load VAD")
 
+    p = sub.add_parser("recordings", help="turn recordings kept with the cases")
+    recs = p.add_subparsers(dest="recordings_command", required=True, parser_class=_Parser)
+    p = recs.add_parser(
+        "purge", help="delete recordings older than the retention period (never the cases)"
+    )
+    p.add_argument(
+        "--days",
+        type=float,
+        default=None,
+        help="retention in days (default: the recordings.retention_days setting)",
+    )
+
     p = sub.add_parser("users", help="staff accounts")
     users = p.add_subparsers(dest="users_command", required=True, parser_class=_Parser)
+    p = users.add_parser("languages", help="set the languages a member of staff serves in")
+    p.add_argument("username")
+    p.add_argument("languages", help="comma-separated, e.g. mandarin,shanghainese")
     p = users.add_parser("add", help="create a teller, supervisor, product or admin account")
     p.add_argument("username")
     p.add_argument("role", choices=ROLES)
@@ -270,10 +285,29 @@ def _call_token(args: argparse.Namespace, settings: Settings, out: TextIO) -> in
     return EXIT_OK
 
 
+def _recordings(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    from server.admin import purge_recordings_older
+
+    days = args.days if args.days is not None else settings.recordings.retention_days
+    if days < 0:
+        raise UsageError("frontdesk recordings purge: --days must be >= 0")
+    result = purge_recordings_older(settings, days)
+    print(
+        f"deleted {result['deleted']} recordings of {result['cases']} cases "
+        f"older than {days:g} days (cases kept)",
+        file=out,
+    )
+    return EXIT_OK
+
+
 def _users(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    from server.admin import add_user
+    from server.admin import add_user, change_languages
 
     languages = [code.strip() for code in args.languages.split(",") if code.strip()]
+    if args.users_command == "languages":
+        user = change_languages(settings, args.username, languages)
+        print(f"user {user['username']} serves {', '.join(user['languages'])}", file=out)
+        return EXIT_OK
     password = None
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -320,6 +354,8 @@ def run(
         return run_intents(args, settings, corrections_loader=corrections, out=out)
     if args.command == "users":
         return _users(args, settings, out)
+    if args.command == "recordings":
+        return _recordings(args, settings, out)
     if args.command == "service-keys":
         return _service_keys(args, settings, out)
     if args.command == "call-token":

@@ -25,8 +25,10 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
+    UniqueConstraint,
     create_engine,
     event,
     text,
@@ -175,6 +177,20 @@ class LiveCallRow(Base):
     started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     heartbeat_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class RecordingRow(Base):
+    """One turn's audio of a case (OGG/Opus); deleted after the retention days, never the case."""
+
+    __tablename__ = "recordings"
+    __table_args__ = (UniqueConstraint("case_id", "turn", name="uq_recordings_case_turn"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(64))
+    turn: Mapped[int] = mapped_column(Integer)
+    mime_type: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -31,6 +31,8 @@ from server.db import (
 )
 from server.errors import ConflictError, ForbiddenError, InvalidChoiceError, NotFoundError
 from server.masking import mask_account
+from server.recordings import add_recordings
+from server.routing import case_dialect
 from voice_agent.case import Case
 
 DECISIONS = {"accept": "accepted", "reject": "rejected", "escalate": "escalated"}
@@ -108,6 +110,7 @@ def audit_trail(session: Session, case_id: str) -> list[dict[str, Any]]:
 def save_case(session: Session, case: Case) -> None:
     """Store a new case in the queue (status from the case, normally ``open``) and commit."""
     add_case(session, case.to_json())
+    add_recordings(session, case)
     session.commit()
 
 
@@ -187,6 +190,8 @@ def queue_item(row: CaseRow, intent_names: Mapping[str, str], now: dt.datetime) 
         "payee_account": mask_account(str(account)) if account else None,
         "status": row.status,
         "disconnected": row.disconnected,
+        # A dialect heard in the audio: routed to tellers who speak it (server.routing).
+        "dialect": case_dialect(data),
     }
 
 

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from server.deps import CatalogDep, DbDep, TellerDep, UnicodeJSONResponse
 from server.repository import correct_case, decide_case, list_queue, open_case, queue_version
+from server.routing import route_queue
 
 router = APIRouter(prefix="/api/cases")
 
@@ -43,11 +44,27 @@ class DecisionBody(BaseModel):
 
 @router.get("")
 def list_cases(
-    db: DbDep, user: TellerDep, catalog: CatalogDep, status: Literal["open", "all"] = "open"
+    request: Request,
+    db: DbDep,
+    user: TellerDep,
+    catalog: CatalogDep,
+    status: Literal["open", "all"] = "open",
 ) -> UnicodeJSONResponse:
-    """Open cases (``?status=all``: every case), risky first, then longest waiting."""
+    """Open cases (``?status=all``: every case), risky first, then longest waiting.
+
+    A dialect case shows first only to tellers who speak the dialect
+    (server.routing), then to everyone if none of them is logged in.
+    """
     names = {spec.code: spec.name for spec in catalog}
     cases = list_queue(db, names, include_closed=status == "all")
+    settings = request.app.state.settings
+    cases = route_queue(
+        db,
+        cases,
+        user,
+        wait_s=settings.speech_dialect.route_wait_s,
+        idle_minutes=settings.server.session_idle_minutes,
+    )
     return UnicodeJSONResponse({"cases": cases})
 
 

@@ -19,6 +19,7 @@
     error: "出了点问题",
   };
   const SPEECH_RATE = 0.8;
+  const DIALECT_RATE = 0.6; // the one sentence said to a caller the recogniser cannot read
   const VOICE_RMS = 0.02; // a chunk louder than this counts as the caller speaking
   const THINKING_AFTER_MS = 900; // silence after speech before we say 正在想…
 
@@ -83,14 +84,15 @@
     );
   }
 
-  function say(text) {
+  function say(text, rate) {
+    const speed = rate || SPEECH_RATE;
     systemEl.textContent = text;
     if (!window.speechSynthesis || !text) return;
     const synth = window.speechSynthesis;
     synth.cancel();
     const u = new SpeechSynthesisUtterance(text);
     u.lang = "zh-CN";
-    u.rate = SPEECH_RATE;
+    u.rate = speed;
     const voice = pickVoice();
     if (voice) u.voice = voice;
     const c = call;
@@ -104,7 +106,7 @@
     // No speech engine (some browsers, headless test runs) never starts:
     // do not keep the microphone muted waiting for it.
     const noEngine = setTimeout(() => { if (!started) done(); }, 1500);
-    const tooLong = setTimeout(done, 3000 + (text.length * 400) / SPEECH_RATE);
+    const tooLong = setTimeout(done, 3000 + (text.length * 400) / speed);
     u.onstart = () => { started = true; };
     u.onend = done;
     u.onerror = done;
@@ -285,7 +287,8 @@
       case "case":
         c.handed = true;
         setState("handed");
-        say(ev.text || "已经为您转到人工柜员，请稍等。");
+        // A dialect speaker (issue 9) hears the hand-over more slowly still.
+        say(ev.text || "已经为您转到人工柜员，请稍等。", ev.reason === "dialect_speech" ? DIALECT_RATE : 0);
         stopAudio(c);
         break;
       case "error":

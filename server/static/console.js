@@ -147,6 +147,13 @@ function renderQueue(cases) {
           {},
           c.customer_id || "匿名",
           c.disconnected ? el("span", { class: "tag tag-gone" }, "已挂断") : null,
+          c.dialect
+            ? el(
+                "span",
+                { class: "tag tag-dialect", title: c.routing === "everyone" ? "无会讲方言的柜员在线，已发给所有柜员" : "只发给会讲方言的柜员" },
+                (c.dialect === "shanghainese" ? "上海话" : c.dialect) + (c.routing === "everyone" ? "（全员）" : "")
+              )
+            : null,
           c.scenario ? el("div", { class: "sub" }, SCENARIO_NAMES[c.scenario] || c.scenario) : null
         ),
         el("td", {}, c.intent_name || c.intent),
