@@ -17,8 +17,9 @@ The rules, in the order they are tried on each turn:
 2. 转人工 / 找人工 / 柜员 hands over at once;
 3. 请再说一遍 / 没听清 / 啥 repeats the last prompt;
 4. risk merges across turns (highest level, union of flags); a high-risk
-   fraud cue hands over at once with a calm sentence, never an accusation —
-   the teller, not a machine, talks to a possibly deceived customer;
+   fraud cue, or a medium one with an ask (move money, a code, a fee), hands
+   over at once with a calm sentence, never an accusation — the teller, not
+   a machine, talks to a possibly deceived customer;
 5. while a read-back waits for an answer: 对/是的/没错/好的 hands the case
    over, 不对/不是 asks what to change, a new value is taken and read back;
 6. otherwise slots merge (a later turn overrides), the intent is fixed once
@@ -309,6 +310,18 @@ class DialogueStep:
     event: DialogueEvent
 
 
+def _scam_asked(risk: RiskAssessment) -> bool:
+    """A fraud cue at high, or at medium with what the caller was asked to do.
+
+    Either way the assistant stops collecting the transaction: asking a
+    victim for the amount or the scammer's account helps nobody, and the
+    teller, not a machine, talks to a possibly deceived customer.
+    """
+    if not any(f.category == "fraud" for f in risk.flags):
+        return False
+    return risk.level == "high" or (risk.level == "medium" and bool(risk.fraud.ask))
+
+
 def _better(new: IntentPrediction, old: IntentPrediction | None) -> bool:
     """Whether ``new`` is a more confident in-scope guess than ``old``."""
     if old is None:
@@ -436,7 +449,7 @@ class Dialogue:
             return self._handoff(state, self.phrases.handoff_teller, "teller_request")
         if self._asks_repeat(text):
             return DialogueStep(state, DialogueEvent("prompt", state.last_prompt, "repeat"))
-        if state.risk.level == "high" and any(f.category == "fraud" for f in state.risk.flags):
+        if _scam_asked(state.risk):
             return self._handoff(
                 state,
                 self.phrases.handoff_risk,

@@ -446,3 +446,28 @@ def test_dialect_speech_after_clear_mandarin_still_hands_over(dialogue: Dialogue
 def test_unclear_mandarin_is_not_dialect_speech(dialogue: Dialogue) -> None:
     step = dialogue.step(dialogue.start().state, said("嗯嗯"), unclear=True)
     assert step.event.reason == "unclear"
+
+
+def test_a_medium_scam_with_an_ask_hands_over_instead_of_collecting_the_transfer(
+    dialogue: Dialogue,
+) -> None:
+    from voice_agent.risk.types import FraudJudgement, PartEvidence
+
+    asked = RiskAssessment(
+        "medium",
+        0.5,
+        (RiskFlag("loan_fraud", "fraud", "先交保证金", "核实"),),
+        FraudJudgement(ask=(PartEvidence("ask", "fee", "先交五千块保证金"),), level="medium"),
+    )
+    steps = run(dialogue, said("要我先交五千块保证金才能放款", "transfer", 0.8, risk=asked))
+    assert steps[1].event.kind == "case"
+    assert steps[1].event.reason == "risk"
+    # Medium without an ask (a known script only) does not hand over by itself.
+    script = RiskAssessment(
+        "medium",
+        0.5,
+        (RiskFlag("prize_fraud", "fraud", "中了特等奖", "核实"),),
+        FraudJudgement(script="prize_fraud", level="medium"),
+    )
+    steps = run(dialogue, said("他说我中了特等奖", "out_of_scope", 0.6, risk=script))
+    assert steps[1].event.reason == "invite_more"
