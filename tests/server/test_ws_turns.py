@@ -124,7 +124,27 @@ def converse(
                 ws.send(audio[offset : offset + CHUNK])
             if not _replies(ws, events):
                 break
+    _check_one_truth(server, events)
     return events
+
+
+def _check_one_truth(server: Server, events: list[dict[str, Any]]) -> None:
+    """Every call here: a case that follows a read-back holds the form read back.
+
+    Both what the caller's page received and what the teller's queue stored.
+    """
+    confirms = [i for i, e in enumerate(events) if e["type"] == "confirm"]
+    cases = [i for i, e in enumerate(events) if e["type"] == "case"]
+    if not confirms or not cases or cases[-1] < confirms[-1]:
+        return
+    confirmed = events[confirms[-1]]["form"]
+    case = events[cases[-1]]["case"]
+    # Slots heard after the read-back (a correction) would be read back again
+    # before a hand-over for "complete"; any other hand-over may add to them.
+    stored = _stored(server, case["case_id"])
+    if stored["handoff_reason"] == "complete":
+        assert case["form"] == confirmed, (case["form"], confirmed)
+        _same_as_confirmed(confirmed, stored["form"])
 
 
 def _stored(server: Server, case_id: str) -> dict[str, Any]:
