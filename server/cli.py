@@ -96,7 +96,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ttl", type=int, default=None, help="lifetime in seconds (default 300)")
 
     p = sub.add_parser("models", help="prepare and verify the models (run by the installer)")
-    p.add_argument("action", choices=("prepare",), help="assemble/verify Whisper, load VAD")
+    p.add_argument(
+        "action",
+        choices=("prepare", "import-whisper"),
+        help="prepare: assemble/verify Whisper, load VAD; import-whisper HF_DIR NAME: convert "
+        "a Hugging Face Whisper (e.g. a Wu fine-tune) to CTranslate2 int8 and verify it",
+    )
+    p.add_argument("hf_dir", nargs="?", type=Path, help="import-whisper: the HF directory")
+    p.add_argument("name", nargs="?", help="import-whisper: the new model's name")
 
     p = sub.add_parser("recordings", help="turn recordings kept with the cases")
     recs = p.add_subparsers(dest="recordings_command", required=True, parser_class=_Parser)
@@ -153,6 +160,17 @@ def _models(settings: Settings, out: TextIO) -> int:
             desk = build_frontdesk(settings, load_asr=True)
             n = len(desk.catalog.intents)
             print(f"VAD ready; intent classifier ready ({n} intents)", file=out)
+    return EXIT_OK
+
+
+def _import_whisper(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    from models.import_whisper import import_whisper
+
+    if args.hf_dir is None or not args.name:
+        raise UsageError("frontdesk models import-whisper HF_DIR NAME: both are needed")
+    target = import_whisper(args.hf_dir, args.name, settings.model_cache_dir)
+    print(f"converted and verified: {target}", file=out)
+    print(f"use it for dialect turns: FRONTDESK_SPEECH_DIALECT__SECOND_ENGINE={target}", file=out)
     return EXIT_OK
 
 
@@ -339,6 +357,8 @@ def run(
         return _handle(args, settings, out)
     if args.command == "serve":
         return _serve(args, settings)
+    if args.command == "models" and args.action == "import-whisper":
+        return _import_whisper(args, settings, out)
     if args.command == "models":
         return _models(settings, out)
     if args.command == "intents":

@@ -51,6 +51,8 @@ class TranscriptSegment:
     no_speech_prob: float | None = None
     #: The dialect-speech judgement of the turn's audio (voice_agent.speech_dialect).
     speech_dialect: SpeechDialect | None = None
+    #: The second engine whose text this is (a Wu recogniser), None for the main one.
+    engine: str | None = None
     #: The turn's audio as Opus in OGG (voice_agent.recording); never in the JSON.
     audio: bytes | None = field(default=None, repr=False, compare=False)
 
@@ -143,6 +145,7 @@ class Case:
                             if s.speech_dialect is not None and s.speech_dialect.is_dialect
                             else {}
                         ),
+                        **({"engine": s.engine} if s.engine else {}),
                         "has_audio": s.audio is not None,
                     }
                     for s in self.transcript

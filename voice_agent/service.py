@@ -6,6 +6,7 @@ the CLI, the server and the live call all share one :class:`FrontDesk`.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -22,7 +23,7 @@ from models.errors import InputError, ModelError
 from voice_agent.asr import AsrEngine, AsrResult, WhisperEngine
 from voice_agent.audio import SAMPLE_RATE, decode_audio
 from voice_agent.case import Case, HandoffReason, TranscriptSegment
-from voice_agent.casebuilder import CaseBuilder, call_speech_dialect
+from voice_agent.casebuilder import CaseBuilder
 from voice_agent.dialogue import Dialogue, DialogueState, DialogueStep, scenario_scripts
 from voice_agent.form import KnownPayeeFacts
 from voice_agent.recording import encode_opus
@@ -33,6 +34,8 @@ from voice_agent.settings import Settings
 from voice_agent.speech_dialect import UNREADABLE_REASONS, SpeechDialect, judge_speech
 from voice_agent.understanding import Understander, Understanding
 from voice_agent.vad import SpeechDetector
+
+log = logging.getLogger(__name__)
 
 
 class FrontDesk:
@@ -48,6 +51,7 @@ class FrontDesk:
         customers: CustomerDirectory,
         asr: AsrEngine | None = None,
         vad: SpeechDetector | None = None,
+        second_asr: AsrEngine | None = None,
     ) -> None:
         self.settings = settings
         self.normaliser = normaliser
@@ -57,6 +61,8 @@ class FrontDesk:
         self.customers = customers
         self._asr = asr
         self._vad = vad
+        #: The optional second recogniser for turns judged dialect speech.
+        self.second_asr = second_asr
         self.scenarios = scenario_scripts(catalog.scenarios)
         self.case_builder = CaseBuilder(
             intents=catalog.intents,
@@ -110,7 +116,13 @@ class FrontDesk:
         thread.
         """
         text = segment.text.strip()
-        dialect_speech = segment.speech_dialect is not None and segment.speech_dialect.is_dialect
+        # Dialect speech nobody could read; a turn the second engine read is
+        # understood like any other (its case still goes to a dialect teller).
+        dialect_speech = (
+            segment.speech_dialect is not None
+            and segment.speech_dialect.is_dialect
+            and segment.engine is None
+        )
         if not text:
             return dialogue.step(state, None, dialect_speech=dialect_speech)
         understanding = self.understander.understand(
@@ -171,7 +183,8 @@ class FrontDesk:
         result = self.asr.transcribe(samples)
         text = result.text.strip()
         normalised = self.normaliser.normalise(text) if text else None
-        return TranscriptSegment(
+        judged = self.judge_dialect(samples, result, normalised)
+        segment = TranscriptSegment(
             start=start,
             end=end,
             text=text,
@@ -179,9 +192,48 @@ class FrontDesk:
             unclear=result.unclear or not text,
             avg_logprob=result.avg_logprob,
             no_speech_prob=result.no_speech_prob,
-            speech_dialect=self.judge_dialect(samples, result, normalised),
+            speech_dialect=judged,
             audio=self.record(samples),
         )
+        if judged.is_dialect and self.second_asr is not None:
+            segment = self.reread(segment, samples)
+        return segment
+
+    def reread(self, segment: TranscriptSegment, samples: np.ndarray) -> TranscriptSegment:
+        """A dialect turn re-recognised by the second engine (``speech_dialect.second_engine``).
+
+        Its text replaces the main recogniser's and goes through the dialect
+        normaliser as usual, and the segment names the engine. When the
+        second engine fails or cannot read the turn either, the segment is
+        returned as it was (plus a note): the call hands over as without one.
+        """
+        assert self.second_asr is not None and segment.speech_dialect is not None
+        engine = self.second_asr.name
+        try:
+            result = self.second_asr.transcribe(samples)
+        except Exception as exc:  # any failure of an optional engine degrades, never raises
+            log.warning("second engine %s failed on a dialect turn: %s", engine, exc)
+            return self._note(segment, engine, f"failed: {type(exc).__name__}")
+        text = result.text.strip()
+        if result.unclear or not text:
+            return self._note(segment, engine, f"unclear: {result.reason or 'empty'}")
+        normalised = self.normaliser.normalise(text)
+        return replace(
+            self._note(segment, engine, "read"),
+            text=text,
+            normalized_text=normalised.normalized_text,
+            unclear=False,
+            avg_logprob=result.avg_logprob,
+            no_speech_prob=result.no_speech_prob,
+            engine=engine,
+        )
+
+    @staticmethod
+    def _note(segment: TranscriptSegment, engine: str, outcome: str) -> TranscriptSegment:
+        judged = segment.speech_dialect
+        assert judged is not None
+        evidence = {**judged.evidence, "second_engine": engine, "second_engine_outcome": outcome}
+        return replace(segment, speech_dialect=replace(judged, evidence=evidence))
 
     def judge_dialect(
         self, samples: np.ndarray, result: AsrResult, normalised: Normalised | None
@@ -260,7 +312,12 @@ class FrontDesk:
         }
         # A recording judged dialect speech is marked as the live call would be.
         reason: HandoffReason = (
-            "dialect_speech" if call_speech_dialect(segments) is not None else "recording"
+            "dialect_speech"
+            if any(
+                s.speech_dialect is not None and s.speech_dialect.is_dialect and s.engine is None
+                for s in segments
+            )
+            else "recording"
         )
         case = self.case_builder.project(
             state, segments, customer_id, audio.duration_s, timings, handoff_reason=reason
@@ -304,4 +361,28 @@ def build_frontdesk(settings: Settings, *, load_asr: bool = True) -> FrontDesk:
     if load_asr:
         asr = WhisperEngine.from_settings(settings.asr, settings.model_cache_dir)
         vad = SpeechDetector(settings.audio)
-    return FrontDesk(settings, normaliser, catalog, understander, risk, customers, asr, vad)
+    second = load_second_engine(settings) if load_asr else None
+    return FrontDesk(settings, normaliser, catalog, understander, risk, customers, asr, vad, second)
+
+
+def load_second_engine(settings: Settings) -> AsrEngine | None:
+    """The configured second engine for dialect turns, or None.
+
+    A second engine that does not load is logged and left out: dialect turns
+    then hand over to a teller, as without one; the call never fails for it.
+    """
+    ref = settings.speech_dialect.second_engine
+    if not ref:
+        return None
+    asr = settings.asr.model_copy(
+        update={
+            "model": ref,
+            "language": settings.speech_dialect.second_engine_language,
+            "initial_prompt": "",  # the banking prompt is Mandarin text
+        }
+    )
+    try:
+        return WhisperEngine.from_settings(asr, settings.model_cache_dir)
+    except Exception as exc:
+        log.error("second engine %s did not load (dialect turns hand over): %s", ref, exc)
+        return None

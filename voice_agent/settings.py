@@ -66,6 +66,12 @@ class AsrSettings(BaseModel):
     encoder_window_margin_s: float = Field(
         default=1.3, description="Silence the encoder window keeps after the turn (s)."
     )
+    decoders: int = Field(
+        default=1,
+        ge=1,
+        description="Turns decoded at once (CTranslate2 workers sharing the weights), "
+        "each with cpu_threads threads: decoders=2, cpu_threads=1 on 2 cores.",
+    )
 
 
 class AudioSettings(BaseModel):
@@ -197,6 +203,16 @@ class SpeechDialectSettings(BaseModel):
         default=0.5, description="Above this no-speech probability a turn is not speech."
     )
     min_confidence: float = Field(default=0.6, description="Confidence needed to call dialect.")
+    second_engine: str | None = Field(
+        default=None,
+        description="A second recogniser for turns judged dialect speech: a local "
+        "CTranslate2 Whisper directory (e.g. a Wu fine-tune made with `frontdesk models "
+        "import-whisper`). Its text goes through the dialect normaliser and understanding; "
+        "when it fails or cannot read the turn either, the call hands over as before.",
+    )
+    second_engine_language: str = Field(
+        default="zh", description="The language token the second engine decodes with."
+    )
     route_wait_s: float = Field(
         default=120.0,
         description="A dialect case waits this long for a teller who speaks the dialect to "
