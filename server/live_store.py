@@ -34,6 +34,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from server.db import CaseRow, LiveCallRow, utcnow
+from server.recordings import add_recordings
 from server.repository import add_case
 from voice_agent.case import Case
 
@@ -111,6 +112,7 @@ class LiveCallStore:
         try:
             with self.sessions() as session:
                 self._store_final(session, data)
+                add_recordings(session, case)  # each turn's audio (issue 9)
                 session.commit()
         except SQLAlchemyError as exc:
             record = {"data": data, "first_failed": time.time()}

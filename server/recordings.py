@@ -23,11 +23,15 @@ from voice_agent.recording import MIME_TYPE
 
 
 def add_recordings(session: Session, case: Case) -> int:
-    """Add the case's turn audio to the session (not committed); returns how many."""
+    """Add the case's turn audio to the session (not committed); returns how many.
+
+    Turns already stored (a case saved twice) are left as they are.
+    """
     now = utcnow()
     count = 0
+    stored = set(recording_turns(session, case.case_id)) if case.transcript else set()
     for turn, segment in enumerate(case.transcript):
-        if segment.audio:
+        if segment.audio and turn not in stored:
             session.add(
                 RecordingRow(
                     case_id=case.case_id,

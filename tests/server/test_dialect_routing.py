@@ -177,3 +177,14 @@ def test_users_languages_command(app_settings: Settings, app: TestClient) -> Non
         sys.stdin = stdin
     assert run(["users", "languages", "wang", "shanghainese"], app_settings, out) == 0
     assert "wang serves shanghainese" in out.getvalue()
+
+
+def test_a_live_call_saved_through_the_write_ahead_store_keeps_its_recordings(
+    app: TestClient, staff: Staff
+) -> None:
+    teller = staff("zhou", languages=("shanghainese",))
+    store = app.app.state.live_store  # type: ignore[attr-defined]
+    case = dialect_case("c_live", minutes_ago=0.2)
+    store.save(case)
+    store.save(case)  # a second save of the same case must not fail on its recordings
+    assert app.get("/api/cases/c_live/recordings", headers=teller).json()["turns"] == [0, 1]
