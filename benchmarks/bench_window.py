@@ -14,7 +14,7 @@ Audio sets (all built from committed files, nothing downloaded):
 * ``phone``: the same clips cut to the telephone band (300–3400 Hz);
 * ``noisy``: the same clips with seeded white noise at 15 dB SNR;
 * ``slow``: the slow, pausing requests of tests/data/audio/slow_speech.jsonl
-  (built by tools/slow_speech.py)
+  (built by tests/voice_agent/slow_speech.py)
   (fixture phrases with 0.8–1.5 s pauses, 5–15 s turns), one turn each.
 
 Usage::
@@ -89,7 +89,7 @@ def audio_sets(names: list[str]) -> Iterator[tuple[str, list[Clip]]]:
     fixtures = _fixture_clips() if {"fixtures", "phone", "noisy"} & set(names) else []
     for name in names:
         if name == "slow":
-            from tools.slow_speech import build_slow_turns
+            from tests.voice_agent.slow_speech import build_slow_turns
 
             turns = build_slow_turns()
             yield name, [Clip(t.name, t.samples, t.script, t.intent) for t in turns]

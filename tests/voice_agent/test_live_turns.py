@@ -183,6 +183,19 @@ def test_complete_sounding_words_left_open_by_whisper_wait_the_unsure_pause() ->
     assert silence >= POLICY.unsure_pause_s
 
 
+def test_a_short_phrase_the_vad_does_not_report_is_joined_not_cut() -> None:
+    # 0.3 s of speech in the pause, under the VAD's 0.25 s start plus its lag:
+    # no VADUserStartedSpeakingFrame arrives, but the turn must not end on "我想".
+    asr = PhraseRecogniser()
+    frames = [*say("我想"), *audio(0.8), *audio(0.3, level("给我女儿")), *audio(2.2)]
+    texts, service = run(frames, asr)
+    assert texts == ["我想给我女儿"]
+    assert service.stats.discarded == 1  # the guess "我想" did not hear the phrase
+    assert service.stats.speculations == 2
+    ((silence, _complete),) = service.stats.ends
+    assert silence >= POLICY.patient_pause_s  # counted from the end of the short phrase
+
+
 def test_a_pausing_speaker_gets_their_own_rhythm_before_a_complete_sounding_stretch() -> None:
     asr = PhraseRecogniser()
     # "我想" … 1.2 s … "给我女儿汇一点钱过去" sounds complete, but this caller

@@ -15,6 +15,9 @@ Turn-taking (issue 13), on the audio clock:
 2. If the caller speaks again before the turn ends, the guess is thrown
    away (cancelled if it has not started) and the turn goes on: the next
    pause recognises all of it, the earlier phrases joined with the new.
+   "Speaks again" is the VAD's report, or sound in the pause loud enough
+   to be a short phrase the VAD does not report (一个, 丢了: under its
+   0.25 s minimum).
 3. Otherwise the guess decides how long a silence ends the turn
    (:mod:`voice_agent.live.turn_end`): short after a complete request,
    patient after an unfinished one. When that silence has passed and the
@@ -53,6 +56,14 @@ from voice_agent.live.turn_end import EndOfTurnPolicy, closes_sentence, sounds_c
 
 SAMPLE_RATE = 16_000
 BYTES_PER_S = SAMPLE_RATE * 2
+#: During a pause, a 20 ms frame this loud (RMS, full scale 1.0) and this many
+#: times the pause's noise floor is speech the VAD may not report: Silero
+#: needs ``start_secs`` (0.25 s) of speech, and elderly callers' short
+#: phrases (一个, 丢了: 0.2-0.5 s) went unreported, so the pause looked 2.7 s
+#: long and the turn was cut.
+SOUND_RMS = 0.015
+SOUND_OVER_FLOOR = 4.0
+SOUND_FRAMES = 2
 
 #: (samples, start_s, end_s) → the recognised, dialect-normalised turn. Blocking.
 Transcribe = Callable[[np.ndarray, float, float], TranscriptSegment]
@@ -134,6 +145,11 @@ class FrontDeskSTTService(STTService):
         self._pause_start_s: float | None = None  # call time the current pause began
         self._longest_pause_s = 0.0
         self._speculation: Speculation | None = None
+        # Sound inside a pause that the VAD did not report (see SOUND_RMS).
+        self._floor = 1.0
+        self._loud_run = 0
+        self._heard_at_s: float | None = None  # when unreported sound began
+        self._last_sound_s = 0.0
         self.stats = TurnStats()
 
     @property
@@ -163,7 +179,31 @@ class FrontDeskSTTService(STTService):
         self._buffer += frame.audio
         if not self._in_turn and len(self._buffer) > BYTES_PER_S:
             del self._buffer[: len(self._buffer) - BYTES_PER_S]  # 1 s of pre-roll
+        if self._in_turn and not self._speaking and self._pause_start_s is not None:
+            self._listen_in_pause(frame.audio)
         await self._maybe_end_turn()
+
+    def _listen_in_pause(self, pcm: bytes) -> None:
+        """Catch speech inside a pause that the VAD does not report.
+
+        Sound there makes the guess stale (it did not hear it) and restarts
+        the pause; once quiet again for ``pause_secs``, the turn so far is
+        guessed again, as at a VAD pause.
+        """
+        rms = float(np.sqrt(np.mean(pcm16_to_float(pcm) ** 2))) if pcm else 0.0
+        loud = rms >= SOUND_RMS and rms >= SOUND_OVER_FLOOR * self._floor
+        self._floor = min(self._floor, max(rms, 1e-4))
+        self._loud_run = self._loud_run + 1 if loud else 0
+        if self._loud_run >= SOUND_FRAMES:
+            if self._heard_at_s is None:
+                self._heard_at_s = self._now_s - SOUND_FRAMES * 0.02
+                pause = self._heard_at_s - (self._pause_start_s or self._heard_at_s)
+                self._longest_pause_s = max(self._longest_pause_s, pause)
+                self._discard()
+            self._last_sound_s = self._now_s
+        elif self._heard_at_s is not None and self._now_s - self._last_sound_s >= self._pause_s:
+            self._heard_at_s = None
+            self._start_speculation(pause_start_s=self._last_sound_s)
 
     async def stop(self, frame: EndFrame) -> None:
         """End of call: the turn in progress is recognised and pushed, not lost."""
@@ -190,16 +230,23 @@ class FrontDeskSTTService(STTService):
             self._longest_pause_s = 0.0
             return
         if self._pause_start_s is not None:  # the caller went on: the pause was mid-turn
-            pause = self._now_s - self._resume_s - self._pause_start_s
-            self._longest_pause_s = max(self._longest_pause_s, pause)
+            resumed = self._heard_at_s or self._now_s - self._resume_s
+            self._longest_pause_s = max(self._longest_pause_s, resumed - self._pause_start_s)
             self._pause_start_s = None
+        self._heard_at_s = None
         self._discard()
 
     def _on_pause(self) -> None:
         self._speaking = False
         if not self._in_turn:
             return
-        self._pause_start_s = max(self._turn_start_s, self._now_s - self._pause_s)
+        self._start_speculation(pause_start_s=self._now_s - self._pause_s)
+
+    def _start_speculation(self, pause_start_s: float) -> None:
+        self._pause_start_s = max(self._turn_start_s, pause_start_s)
+        self._floor = 1.0
+        self._loud_run = 0
+        self._heard_at_s = None
         self._discard()
         pcm = bytes(self._buffer)
         task = asyncio.get_running_loop().create_task(
@@ -217,7 +264,7 @@ class FrontDeskSTTService(STTService):
     async def _maybe_end_turn(self) -> None:
         spec = self._speculation
         if not self._in_turn or self._speaking or spec is None or self._pause_start_s is None:
-            return
+            return  # (no guess while unreported sound goes on: it was discarded)
         silence = self._now_s - self._pause_start_s
         if not spec.task.done():
             if silence < self.policy.complete_pause_s:
