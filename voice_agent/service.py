@@ -270,7 +270,11 @@ class FrontDesk:
         cfg = self.settings.recordings
         if not cfg.keep or len(samples) == 0:
             return None
-        return encode_opus(samples, bitrate=cfg.bitrate)
+        try:
+            return encode_opus(samples, bitrate=cfg.bitrate)
+        except Exception as exc:  # PyAV/libopus: a lost recording must not lose the turn
+            log.warning("could not encode a turn recording: %s", exc)
+            return None
 
     def handle_audio(
         self,

@@ -86,3 +86,15 @@ def test_unclear_mandarin_is_asked_again_not_handed_to_a_dialect_teller(
     events, saved = _call(desk, _turn("我要转", mandarin, unclear=True))
     assert isinstance(events[-1], PromptEvent) and events[-1].reason == "unclear"
     assert not saved
+
+
+def test_a_recording_that_cannot_be_encoded_never_loses_the_turn(
+    desk: FrontDesk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(samples: np.ndarray, *, bitrate: int) -> bytes:
+        raise RuntimeError("libopus missing")
+
+    monkeypatch.setattr("voice_agent.service.encode_opus", broken)
+    assert desk.record(np.zeros(1600, dtype=np.float32)) is None
+    monkeypatch.undo()
+    assert desk.record(np.zeros(1600, dtype=np.float32))  # and it works again
