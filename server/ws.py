@@ -256,8 +256,13 @@ async def _pump_audio(
             message = receive.result()
             if message["type"] == "websocket.disconnect":
                 return "caller_left"
-            if message.get("bytes") is not None:
-                await live.feed(message["bytes"])
+            data = message.get("bytes")
+            if data is not None and len(data) % 2:
+                # Half a sample would shift every later sample by a byte: all noise after.
+                dropped = f"a binary frame of {len(data)} bytes was dropped: whole samples only"
+                await live.session.emit(ErrorEvent(dropped))
+            elif data is not None:
+                await live.feed(data)
             else:
                 await live.session.emit(ErrorEvent("after the start frame, send binary PCM frames"))
     except WebSocketDisconnect:
