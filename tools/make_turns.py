@@ -35,6 +35,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT_DIR = ROOT / "tests" / "data" / "audio" / "turns"
@@ -212,7 +213,7 @@ def at_speed(tts: object, speed: float) -> object:
     return tts
 
 
-def write_opus(path: Path, audio: object) -> None:
+def write_opus(path: Path, audio: Any) -> None:
     """16 kHz mono Ogg/Opus: a 3 s clip is about 10 KB."""
     import numpy as np
     import soundfile as sf
@@ -261,11 +262,11 @@ def misheard(labels: list[dict[str, object]]) -> dict[str, dict[str, object]]:
     }
 
 
-def read_labels() -> list[dict[str, object]]:
+def read_labels() -> list[dict[str, Any]]:
     return [json.loads(line) for line in LABELS.read_text(encoding="utf-8").splitlines() if line]
 
 
-def write_labels(labels: list[dict[str, object]]) -> None:
+def write_labels(labels: list[dict[str, Any]]) -> None:
     with LABELS.open("w", encoding="utf-8") as fh:
         for label in labels:
             fh.write(json.dumps(label, ensure_ascii=False) + "\n")
@@ -291,11 +292,11 @@ def main() -> int:
         if not bad:
             break
         for label in labels:
-            label["turns"] = [  # type: ignore[index]
+            label["turns"] = [
                 {**voice.turn(t["text"], speeds[t["file"]], t["file"]), "take": take}
                 if t["file"] in bad
                 else t
-                for t in label["turns"]  # type: ignore[attr-defined]
+                for t in label["turns"]
             ]
         write_labels(labels)
         subprocess.run([str(project_python), __file__, "--check", *bad], cwd=ROOT, check=True)
