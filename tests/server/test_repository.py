@@ -157,7 +157,9 @@ def test_decisions_need_reasons_and_are_final(db: Session) -> None:
     detail = decide_case(db, "c_dec", actor="teller", decision="escalate", reason="疑似诈骗")
     assert detail["status"] == "escalated"
     assert detail["decision"]["reason"] == "疑似诈骗"
-    detail = decide_case(db, "c_dec", actor="supervisor", decision="reject", reason="确认诈骗")
+    detail = decide_case(
+        db, "c_dec", actor="supervisor", decision="reject", reason="确认诈骗", role="supervisor"
+    )
     assert detail["case"]["status"] == "rejected"
     with pytest.raises(ConflictError):
         decide_case(db, "c_dec", actor="teller", decision="accept", reason=None)
@@ -207,7 +209,7 @@ def test_queue_version_changes_on_every_change(db: Session) -> None:
 def test_admin_hooks_add_users_and_read_accepted_corrections(db_url: str, tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, server=ServerSettings(database_url=db_url))
     password = add_user(settings, "zhang", "teller")
-    with pytest.raises(InvalidChoiceError, match="teller, product, admin"):
+    with pytest.raises(InvalidChoiceError, match="teller, supervisor, product, admin"):
         add_user(settings, "li", "manager", "long enough")
     with pytest.raises(InvalidChoiceError, match="already taken"):
         add_user(settings, "zhang", "admin", "long enough")
