@@ -210,9 +210,9 @@ def test_admin_hooks_add_users_and_read_accepted_corrections(db_url: str, tmp_pa
     settings = Settings(data_dir=tmp_path, server=ServerSettings(database_url=db_url))
     password = add_user(settings, "zhang", "teller")
     with pytest.raises(InvalidChoiceError, match="teller, supervisor, product, admin"):
-        add_user(settings, "li", "manager", "long enough")
+        add_user(settings, "li", "manager", "long enough pass")
     with pytest.raises(InvalidChoiceError, match="already taken"):
-        add_user(settings, "zhang", "admin", "long enough")
+        add_user(settings, "zhang", "admin", "long enough pass")
     engine = make_engine(db_url)
     with make_sessionmaker(engine)() as session:
         assert authenticate(session, "zhang", password).role == "teller"
