@@ -9,7 +9,8 @@ same form, so what the caller confirmed is what the teller sees.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 
 from intents.numerals import to_capital_yuan, to_spoken
 from intents.taxonomy import MEDIUM_NAMES
@@ -51,38 +52,51 @@ def speak_term(months: int) -> str:
     return f"{to_spoken(months)}个月"
 
 
-def spoken_values(filled: Mapping[str, int | str], intent_name: str) -> dict[str, str]:
-    """Slot values as the caller hears them in a read-back."""
+Formatter = Callable[[int | str], str]
+
+
+def _medium_name(value: int | str) -> str:
+    return MEDIUM_NAMES.get(str(value), str(value))
+
+
+#: How the caller hears each slot; slots not listed are said as they are.
+SPOKEN: Mapping[str, Formatter] = MappingProxyType(
+    {
+        "amount": lambda v: to_capital_yuan(int(v)),
+        "term_months": lambda v: speak_term(int(v)),
+        "payee_account": lambda v: speak_digits(str(v)[-4:]),
+        "medium": _medium_name,
+    }
+)
+
+#: How the teller reads each slot in a summary (accounts masked).
+WRITTEN: Mapping[str, Formatter] = MappingProxyType(
+    {
+        "amount": lambda v: format_amount(int(v)),
+        "term_months": lambda v: f"{int(v)}个月",
+        "payee_account": lambda v: mask_account(str(v)),
+        "medium": _medium_name,
+    }
+)
+
+
+def _values(
+    filled: Mapping[str, int | str], intent_name: str, how: Mapping[str, Formatter]
+) -> dict[str, str]:
     out = {NAME_FIELD: intent_name}
     for code, value in filled.items():
-        if code == "amount":
-            out[code] = to_capital_yuan(int(value))
-        elif code == "term_months":
-            out[code] = speak_term(int(value))
-        elif code == "payee_account":
-            out[code] = speak_digits(str(value)[-4:])
-        elif code == "medium":
-            out[code] = MEDIUM_NAMES.get(str(value), str(value))
-        else:
-            out[code] = str(value)
+        out[code] = how[code](value) if code in how else str(value)
     return out
+
+
+def spoken_values(filled: Mapping[str, int | str], intent_name: str) -> dict[str, str]:
+    """Slot values as the caller hears them in a read-back."""
+    return _values(filled, intent_name, SPOKEN)
 
 
 def written_values(filled: Mapping[str, int | str], intent_name: str) -> dict[str, str]:
     """Slot values as a teller reads them in a summary (accounts masked)."""
-    out = {NAME_FIELD: intent_name}
-    for code, value in filled.items():
-        if code == "amount":
-            out[code] = format_amount(int(value))
-        elif code == "term_months":
-            out[code] = f"{int(value)}个月"
-        elif code == "payee_account":
-            out[code] = mask_account(str(value))
-        elif code == "medium":
-            out[code] = MEDIUM_NAMES.get(str(value), str(value))
-        else:
-            out[code] = str(value)
-    return out
+    return _values(filled, intent_name, WRITTEN)
 
 
 def render_readback(
