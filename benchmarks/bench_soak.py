@@ -42,7 +42,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 import psutil  # noqa: E402
 from machine import describe_machine  # noqa: E402
 from websockets.asyncio.client import connect  # noqa: E402
-from websockets.exceptions import ConnectionClosed, InvalidStatus  # noqa: E402
+from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidStatus  # noqa: E402
 
 from server.db import LiveCallRow  # noqa: E402
 from tests.server.server_process import (  # noqa: E402
@@ -82,7 +82,8 @@ async def _reply(ws: Any, timeout_s: float = 60.0) -> list[str]:
 
 
 async def one_call(url: str, customer_id: str, kind: str, pcm: bytes) -> str:
-    """One call; returns its outcome (``answered``, ``hung_up``, ``callback``, ``failed``)."""
+    """One call; its outcome: ``answered``, ``handed_over`` (while still speaking),
+    ``hung_up``, ``callback`` or ``failed``."""
     try:
         async with connect(url, open_timeout=30, max_size=None) as ws:
             await ws.send(json.dumps({"token": token(customer_id)}))
@@ -102,6 +103,8 @@ async def one_call(url: str, customer_id: str, kind: str, pcm: bytes) -> str:
             await _stream(ws, pcm + bytes(16_000 * 2))
             kinds = await _reply(ws)
             return "answered" if "transcript" in kinds else "failed"
+    except ConnectionClosedOK:
+        return "handed_over"  # the server handed over (1000) while the caller still spoke
     except (OSError, ConnectionClosed, InvalidStatus, TimeoutError) as exc:
         print(f"  call {customer_id} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return "failed"
@@ -131,12 +134,21 @@ def _sample(proc: psutil.Process) -> dict[str, float]:
     }
 
 
-async def soak(server: ServerProcess, callers: int, seconds: float) -> dict[str, Any]:
+async def soak(
+    server: ServerProcess, callers: int, seconds: float, max_calls: int
+) -> dict[str, Any]:
     pcms = {name: pcm_of(name) for name in FIXTURES}
     assert server.proc is not None
     proc = psutil.Process(server.proc.pid)
-    # Warm-up: one call, so lazily built things exist before the baseline.
-    await one_call(server.ws_url, "soak-warmup", "normal", pcms["balance"])
+    # Warm-up: two rounds of max_calls concurrent calls, so pools (threads,
+    # database connections) and lazily built things exist before the baseline.
+    for round_ in range(2):
+        await asyncio.gather(
+            *(
+                one_call(server.ws_url, f"soak-warmup-{round_}-{k}", "normal", pcms["balance"])
+                for k in range(max_calls)
+            )
+        )
     await asyncio.sleep(2)
     baseline = _sample(proc)
     samples: list[dict[str, float]] = []
@@ -169,11 +181,16 @@ async def soak(server: ServerProcess, callers: int, seconds: float) -> dict[str,
         rows = session.query(CaseRow.customer_id).all()
         live_left = session.query(LiveCallRow).count()
     per_customer = Counter(r[0] for r in rows)
-    missing = [c["customer_id"] for c in calls if per_customer[c["customer_id"]] == 0]
+    missing = [
+        f"{c['customer_id']} ({c['kind']}, {c['outcome']})"
+        for c in calls
+        if per_customer[c["customer_id"]] == 0
+    ]
     duplicated = [c["customer_id"] for c in calls if per_customer[c["customer_id"]] > 1]
     third = max(1, len(samples) // 3)
     rss_first = statistics.median(s["rss_mb"] for s in samples[:third])
     rss_last = statistics.median(s["rss_mb"] for s in samples[-third:])
+    rss_middle = statistics.median(s["rss_mb"] for s in samples[third:-third] or samples)
     return {
         "callers": callers,
         "seconds": seconds,
@@ -184,7 +201,7 @@ async def soak(server: ServerProcess, callers: int, seconds: float) -> dict[str,
         "duplicated": duplicated,
         "live_calls_left": live_left,
         "rss_mb": {"baseline": baseline["rss_mb"], "first_third": rss_first,
-                   "last_third": rss_last, "after": after["rss_mb"],
+                   "middle_third": rss_middle, "last_third": rss_last, "after": after["rss_mb"],
                    "max": max(s["rss_mb"] for s in samples)},
         "fds": {"baseline": baseline["fds"], "max": max(s["fds"] for s in samples),
                 "after": after["fds"]},
@@ -208,7 +225,7 @@ def run(callers: int, seconds: float, max_calls: int, data: Path | None = None) 
     )
     server.start()
     try:
-        return asyncio.run(soak(server, callers, seconds))
+        return asyncio.run(soak(server, callers, seconds, max_calls))
     finally:
         server.stop()
 
