@@ -216,13 +216,17 @@ def resolve_asr_model(name: str, cache_dir: Path) -> str:
 
 
 @functools.lru_cache(maxsize=4)
-def load_whisper(model_ref: str, compute_type: str, cpu_threads: int) -> WhisperModel:
-    """Load a Whisper model once per (model, compute type, threads).
+def load_whisper(
+    model_ref: str, compute_type: str, cpu_threads: int, num_workers: int = 1
+) -> WhisperModel:
+    """Load a Whisper model once per (model, compute type, threads, workers).
 
     Args:
         model_ref: The result of :func:`resolve_asr_model`.
         compute_type: CTranslate2 compute type, e.g. ``"int8"`` (measured best on CPU).
-        cpu_threads: Intra-op threads for the encoder/decoder.
+        cpu_threads: Intra-op threads for the encoder/decoder, per worker.
+        num_workers: CTranslate2 workers (model replicas sharing the weights)
+            that decode in parallel when called from several threads.
 
     Raises:
         ModelError: The model cannot be loaded (corrupt files, unknown name offline).
@@ -231,7 +235,11 @@ def load_whisper(model_ref: str, compute_type: str, cpu_threads: int) -> Whisper
 
     try:
         return WhisperModel(
-            model_ref, device="cpu", compute_type=compute_type, cpu_threads=cpu_threads
+            model_ref,
+            device="cpu",
+            compute_type=compute_type,
+            cpu_threads=cpu_threads,
+            num_workers=num_workers,
         )
     except Exception as exc:  # ctranslate2/hub raise many unrelated types
         hint = (

@@ -135,20 +135,22 @@ class AsrEngine(Protocol):
 
 
 class WhisperEngine:
-    """faster-whisper with the measured-best settings and the three guards.
+    """faster-whisper with the measured-best settings, the guards and a right-sized window.
 
-    Decoding runs on one dedicated worker thread so that a decode can be
-    abandoned after ``decode_timeout_s``. Python cannot kill a thread: an
-    abandoned decode keeps running in the background until it finishes (or
-    until the next segment boundary, where it checks a stop flag). Because
-    there is only one worker, abandoned decodes cannot pile up: a new request
-    that finds the worker still busy waits at most its own timeout and, if the
-    worker is still busy, is itself reported as ``timeout`` and cancelled
-    before it starts. CPU use is therefore bounded by one decode at a time.
+    Decoding runs on dedicated worker threads, one per decoder
+    (``asr.decoders``, CTranslate2 workers sharing the weights), so that a
+    decode can be abandoned after ``decode_timeout_s``. Python cannot kill a
+    thread: an abandoned decode keeps running in the background until it
+    finishes (or until the next segment boundary, where it checks a stop
+    flag). Because the workers are as many as the decoders, abandoned decodes
+    cannot pile up: a new request that finds every worker still busy waits at
+    most its own timeout and, if they are still busy, is itself reported as
+    ``timeout`` and cancelled before it starts. CPU use is therefore bounded
+    by one decode per decoder.
 
     Callers on several threads (the server's upload handlers, live calls) take
-    turns through a lock *before* the clock starts, so waiting behind other
-    callers' speech never counts as a timeout: the timeout measures this
+    turns through a semaphore *before* the clock starts, so waiting behind
+    other callers' speech never counts as a timeout: the timeout measures this
     caller's decode, plus at most one abandoned decode still finishing.
     """
 
@@ -162,8 +164,13 @@ class WhisperEngine:
         self._model = model
         self._settings = settings
         self.name = f"whisper:{Path(model_ref).name or model_ref}:{settings.compute_type}"
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asr-decode")
-        self._turn = threading.Lock()
+        # One worker thread per decoder (CTranslate2 worker): a decode can run
+        # on each at once, and abandoned decodes cannot pile up beyond them.
+        self.decoders = max(1, settings.decoders)
+        self._executor = ThreadPoolExecutor(
+            max_workers=self.decoders, thread_name_prefix="asr-decode"
+        )
+        self._turn = threading.BoundedSemaphore(self.decoders)
         self._kwargs: dict[str, Any] = {
             "language": settings.language,
             "task": "transcribe",
@@ -190,6 +197,7 @@ class WhisperEngine:
             "model": model_ref,
             "compute_type": settings.compute_type,
             "cpu_threads": settings.cpu_threads,
+            "decoders": settings.decoders,
             "decode_timeout_s": settings.decode_timeout_s,
             "min_avg_logprob": settings.min_avg_logprob,
             "max_no_speech_prob": settings.max_no_speech_prob,
@@ -207,7 +215,7 @@ class WhisperEngine:
             ModelError: The model cannot be found, assembled or loaded.
         """
         ref = resolve_asr_model(asr.model, cache_dir)
-        model = load_whisper(ref, asr.compute_type, asr.cpu_threads)
+        model = load_whisper(ref, asr.compute_type, asr.cpu_threads, asr.decoders)
         return cls(model, asr, ref)
 
     def transcribe(self, samples: np.ndarray) -> AsrResult:

@@ -218,3 +218,22 @@ def test_callers_queued_behind_each_other_do_not_time_out(
         shared.close()
     assert [r.reason for r in results].count("timeout") == 0, [r.reason for r in results]
     assert all(r.text for r in results)
+
+
+def test_two_decoders_decode_two_callers_at_once(asr_settings: AsrSettings) -> None:
+    """decoders=2: two CTranslate2 workers, each turn heard as by one decoder."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    two = asr_settings.model_copy(update={"decoders": 2, "cpu_threads": 1})
+    engine = WhisperEngine.from_settings(two, Settings().model_cache_dir)
+    names = ["pension.ogg", "card_loss.wav"]
+    clips = [decode_audio(AUDIO / name, 60).samples for name in names]
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            results = list(pool.map(engine.transcribe, clips))
+    finally:
+        engine.close()
+    assert engine.decoders == 2
+    assert "养老金" in results[0].text
+    assert "挂失" in results[1].text or "银行卡" in results[1].text
+    assert results[0].options["decoders"] == 2

@@ -106,7 +106,8 @@ class LiveCall:
         self.vad = vad or VadConfig.from_settings(frontdesk.settings.audio)
         self.max_seconds = frontdesk.settings.audio.max_seconds
         asr = frontdesk.settings.asr
-        gate = _ASR_GATES.setdefault(frontdesk.asr, asyncio.Semaphore(1))
+        # As many turns in flight as the engine has decoders (asr.decoders).
+        gate = _ASR_GATES.setdefault(frontdesk.asr, asyncio.Semaphore(asr.decoders))
         self._stt = FrontDeskSTTService(
             frontdesk.transcribe_span,
             gate=gate,
