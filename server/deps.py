@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from voice_agent.service import FrontDesk
 
 SESSION_COOKIE = "fd_session"
+#: Integer columns are 32-bit on PostgreSQL (and SQLite refuses past 64 bits): a larger
+#: number in a path is a 422, not a database error (a 500).
+DbIntPath = Annotated[int, Path(ge=0, le=2**31 - 1)]
 
 
 class UnicodeJSONResponse(JSONResponse):

@@ -32,6 +32,7 @@ from server.deps import (
     request_token,
 )
 from server.repository import append_audit
+from server.schemas import STAFF, RevokedSessions, StatusMessage, UserAnswer, errors
 
 router = APIRouter(prefix="/api")
 
@@ -60,7 +61,7 @@ def _clear_cookie(request: Request, response: UnicodeJSONResponse) -> None:
     )
 
 
-@router.post("/login")
+@router.post("/login", response_model=UserAnswer, responses=errors(401, 422, 429))
 def login_route(body: LoginBody, request: Request, db: DbDep) -> UnicodeJSONResponse:
     """Check credentials and set the session cookie; the body holds only the user.
 
@@ -91,7 +92,7 @@ def login_route(body: LoginBody, request: Request, db: DbDep) -> UnicodeJSONResp
     return response
 
 
-@router.post("/logout")
+@router.post("/logout", response_model=StatusMessage)
 def logout(request: Request, db: DbDep) -> UnicodeJSONResponse:
     """End the session (if any), audit it, and clear the cookie."""
     token = request_token(request)
@@ -106,13 +107,13 @@ def logout(request: Request, db: DbDep) -> UnicodeJSONResponse:
     return response
 
 
-@router.get("/me")
+@router.get("/me", response_model=UserAnswer, responses=errors(401))
 def me(user: CurrentUser) -> UnicodeJSONResponse:
     """The logged-in user (401 when not logged in)."""
     return UnicodeJSONResponse({"user": user.to_json()})
 
 
-@router.post("/password")
+@router.post("/password", response_model=StatusMessage, responses=errors(401, 422, 429))
 def password(
     body: PasswordBody, request: Request, db: DbDep, user: CurrentUser
 ) -> UnicodeJSONResponse:
@@ -124,7 +125,7 @@ def password(
     return response
 
 
-@router.post("/sessions/revoke")
+@router.post("/sessions/revoke", response_model=RevokedSessions, responses=errors(401))
 def revoke_own(request: Request, db: DbDep, user: CurrentUser) -> UnicodeJSONResponse:
     """Log out everywhere: end every session of the logged-in user."""
     count = revoke_sessions(db, user.username, actor=user.username)
@@ -133,7 +134,11 @@ def revoke_own(request: Request, db: DbDep, user: CurrentUser) -> UnicodeJSONRes
     return response
 
 
-@router.post("/users/{username}/sessions/revoke")
+@router.post(
+    "/users/{username}/sessions/revoke",
+    response_model=RevokedSessions,
+    responses=errors(*STAFF),
+)
 def revoke_user(username: str, db: DbDep, admin: AdminDep) -> UnicodeJSONResponse:
     """An admin ends every session of ``username`` (a lost laptop, a leaver)."""
     return UnicodeJSONResponse({"revoked": revoke_sessions(db, username, actor=admin.username)})

@@ -27,6 +27,7 @@ from server.errors import (
     UnsupportedMediaError,
 )
 from server.repository import save_case
+from server.schemas import SERVICE, CallToken, CustomerCase, Understanding, errors
 
 router = APIRouter(prefix="/api")
 
@@ -65,7 +66,7 @@ def understand_text(
     return UnicodeJSONResponse(understanding.to_json())
 
 
-@router.post("/understand")
+@router.post("/understand", response_model=Understanding, responses=errors(*SERVICE, 400, 413, 503))
 def understand(
     body: UnderstandBody, request: Request, frontdesk: FrontDeskDep, service: ServiceDep
 ) -> UnicodeJSONResponse:
@@ -101,7 +102,12 @@ def _intent_names(request: Request) -> dict[str, str]:
     return {spec.code: spec.name for spec in request.app.state.catalog}
 
 
-@router.post("/calls", status_code=201)
+@router.post(
+    "/calls",
+    status_code=201,
+    response_model=CustomerCase,
+    responses=errors(*SERVICE, 400, 413, 415, 503),
+)
 async def upload_call(
     request: Request,
     frontdesk: FrontDeskDep,
@@ -153,7 +159,7 @@ def _token_json(request: Request, customer_id: str, scenario: str | None, ttl_s:
     return {"token": token, "expires_at": expires_iso(grant)}
 
 
-@router.post("/call-tokens", status_code=201)
+@router.post("/call-tokens", status_code=201, response_model=CallToken, responses=errors(*SERVICE))
 def call_token(body: CallTokenBody, request: Request, service: ServiceDep) -> UnicodeJSONResponse:
     """A short-lived token for one customer's live call (the bank's back end asks)."""
     ttl = body.ttl_s or request.app.state.settings.server.call_token_ttl_s
@@ -161,7 +167,12 @@ def call_token(body: CallTokenBody, request: Request, service: ServiceDep) -> Un
     return UnicodeJSONResponse(payload, status_code=201)
 
 
-@router.post("/demo/call-token", status_code=201)
+@router.post(
+    "/demo/call-token",
+    status_code=201,
+    response_model=CallToken,
+    responses=errors(404, 422, 429),
+)
 def demo_call_token(body: DemoTokenBody, request: Request) -> UnicodeJSONResponse:
     """Demo mode only: a token for the demo customer, so the page works in one click.
 

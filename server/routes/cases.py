@@ -10,13 +10,21 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from server.deps import CatalogDep, DbDep, TellerDep, UnicodeJSONResponse
-from server.repository import correct_case, decide_case, list_queue, open_case, queue_version
+from server.repository import (
+    DECISIONS,
+    correct_case,
+    decide_case,
+    list_queue,
+    open_case,
+    queue_version,
+)
 from server.routing import route_queue
+from server.schemas import STAFF, CaseDetail, Queue, errors
 
 router = APIRouter(prefix="/api/cases")
 
@@ -38,11 +46,12 @@ class CorrectionBody(BaseModel):
 class DecisionBody(BaseModel):
     """Accept, reject or escalate; a reason is required to reject or escalate."""
 
-    decision: str
+    # A closed set in the schema; the repository's check names the valid ones in its 422.
+    decision: str = Field(json_schema_extra={"enum": list(DECISIONS)})
     reason: str | None = None
 
 
-@router.get("")
+@router.get("", response_model=Queue, responses=errors(*STAFF))
 def list_cases(
     request: Request,
     db: DbDep,
@@ -68,7 +77,17 @@ def list_cases(
     return UnicodeJSONResponse({"cases": cases})
 
 
-@router.get("/events")
+@router.get(
+    "/events",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "Server-Sent Events: `queue` events and keep-alives",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        },
+        **errors(*STAFF),
+    },
+)
 async def queue_events(request: Request, user: TellerDep) -> StreamingResponse:
     """Server-Sent Events: a ``queue`` event whenever any case is added or changes.
 
@@ -105,7 +124,7 @@ async def queue_events(request: Request, user: TellerDep) -> StreamingResponse:
     )
 
 
-@router.get("/{case_id}")
+@router.get("/{case_id}", response_model=CaseDetail, responses=errors(*STAFF, 404))
 def get_case(case_id: str, db: DbDep, user: TellerDep) -> UnicodeJSONResponse:
     """The full case (account unmasked), its status, audit trail and decision.
 
@@ -114,7 +133,7 @@ def get_case(case_id: str, db: DbDep, user: TellerDep) -> UnicodeJSONResponse:
     return UnicodeJSONResponse(open_case(db, case_id, actor=user.username))
 
 
-@router.patch("/{case_id}")
+@router.patch("/{case_id}", response_model=CaseDetail, responses=errors(*STAFF, 404, 409))
 def patch_case(
     case_id: str, body: CorrectionBody, db: DbDep, user: TellerDep, catalog: CatalogDep
 ) -> UnicodeJSONResponse:
@@ -135,7 +154,7 @@ def patch_case(
     return UnicodeJSONResponse(detail)
 
 
-@router.post("/{case_id}/decision")
+@router.post("/{case_id}/decision", response_model=CaseDetail, responses=errors(*STAFF, 404, 409))
 def decide(case_id: str, body: DecisionBody, db: DbDep, user: TellerDep) -> UnicodeJSONResponse:
     """Accept, reject or escalate the case (audited), under the maker–checker rules.
 

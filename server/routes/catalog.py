@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from intents.catalog import IntentDraft
 from server.catalog_store import catalog_json, intent_json, load_editable
+from server.db import CORRECTION_STATUSES
 from server.deps import (
     CatalogDep,
     CurrentUser,
     DbDep,
+    DbIntPath,
     FrontDeskDep,
     ProductDep,
     UnicodeJSONResponse,
@@ -27,6 +30,19 @@ from server.repository import (
     review_correction,
 )
 from server.routes.calls import UnderstandBody, understand_text
+from server.schemas import (
+    STAFF,
+    AddedExample,
+    CatalogIntent,
+    CatalogView,
+    CorrectionList,
+    EvalReport,
+    IntentList,
+    ReviewedCorrection,
+    Understanding,
+    binary,
+    errors,
+)
 
 router = APIRouter(prefix="/api")
 
@@ -56,10 +72,10 @@ class IntentBody(BaseModel):
 class ReviewBody(BaseModel):
     """A product reviewer's verdict on a teller's correction."""
 
-    decision: str
+    decision: str = Field(json_schema_extra={"enum": ["accept", "reject"]})
 
 
-@router.get("/intents")
+@router.get("/intents", response_model=IntentList, responses=errors(401))
 def list_intents(user: CurrentUser, catalog: CatalogDep) -> UnicodeJSONResponse:
     """Intent codes, names and slots for any staff member.
 
@@ -76,13 +92,13 @@ def list_intents(user: CurrentUser, catalog: CatalogDep) -> UnicodeJSONResponse:
     )
 
 
-@router.get("/catalog")
+@router.get("/catalog", response_model=CatalogView, responses=errors(*STAFF))
 def get_catalog(user: ProductDep, catalog: CatalogDep) -> UnicodeJSONResponse:
     """Every intent with its slots, required groups and examples."""
     return UnicodeJSONResponse(catalog_json(catalog))
 
 
-@router.post("/catalog/try")
+@router.post("/catalog/try", response_model=Understanding, responses=errors(*STAFF, 400, 413, 503))
 def try_sentence(
     body: UnderstandBody, request: Request, user: ProductDep, frontdesk: FrontDeskDep
 ) -> UnicodeJSONResponse:
@@ -90,7 +106,12 @@ def try_sentence(
     return understand_text(request, frontdesk, body)
 
 
-@router.post("/catalog/intents", status_code=201)
+@router.post(
+    "/catalog/intents",
+    status_code=201,
+    response_model=CatalogIntent,
+    responses=errors(*STAFF, 400, 409),
+)
 def add_intent(
     body: IntentBody, request: Request, db: DbDep, user: ProductDep
 ) -> UnicodeJSONResponse:
@@ -126,7 +147,12 @@ def add_intent(
     return UnicodeJSONResponse(intent_json(spec), status_code=201)
 
 
-@router.post("/catalog/{code}/examples", status_code=201)
+@router.post(
+    "/catalog/{code}/examples",
+    status_code=201,
+    response_model=AddedExample,
+    responses=errors(*STAFF, 400, 404, 409),
+)
 def add_example(
     code: str, body: ExampleBody, request: Request, db: DbDep, user: ProductDep
 ) -> UnicodeJSONResponse:
@@ -152,8 +178,14 @@ def add_example(
     )
 
 
-@router.get("/corrections")
-def corrections(db: DbDep, user: ProductDep, status: str = "pending") -> UnicodeJSONResponse:
+@router.get("/corrections", response_model=CorrectionList, responses=errors(*STAFF))
+def corrections(
+    db: DbDep,
+    user: ProductDep,
+    status: Annotated[
+        str, Query(json_schema_extra={"enum": [*CORRECTION_STATUSES, "all"]})
+    ] = "pending",
+) -> UnicodeJSONResponse:
     """Tellers' corrections with ``status`` (pending, accepted, rejected or all).
 
     Product staff see transcripts and accounts masked: they judge wording,
@@ -164,9 +196,13 @@ def corrections(db: DbDep, user: ProductDep, status: str = "pending") -> Unicode
     )
 
 
-@router.post("/corrections/{correction_id}/review")
+@router.post(
+    "/corrections/{correction_id}/review",
+    response_model=ReviewedCorrection,
+    responses=errors(*STAFF, 404, 409),
+)
 def review(
-    correction_id: int, body: ReviewBody, db: DbDep, user: ProductDep
+    correction_id: DbIntPath, body: ReviewBody, db: DbDep, user: ProductDep
 ) -> UnicodeJSONResponse:
     """Accept (feeds the next training run) or reject a correction."""
     return UnicodeJSONResponse(
@@ -182,7 +218,7 @@ def _eval_dir(request: Request) -> Path:
     return Path(request.app.state.settings.data_dir) / EVAL_DIR
 
 
-@router.get("/eval/latest")
+@router.get("/eval/latest", response_model=EvalReport, responses=errors(*STAFF, 404))
 def latest_eval(request: Request, user: ProductDep) -> UnicodeJSONResponse:
     """The latest ``frontdesk intents eval`` report (JSON, with a link to its HTML)."""
     directory = _eval_dir(request)
@@ -198,11 +234,28 @@ def latest_eval(request: Request, user: ProductDep) -> UnicodeJSONResponse:
     )
 
 
-@router.get("/eval/latest/{name}")
+@router.get(
+    "/eval/latest/{name}",
+    response_class=FileResponse,
+    responses={
+        **binary(
+            "text/html",
+            "image/png",
+            "image/svg+xml",
+            "application/json",
+            description="A file of the report",
+        ),
+        **errors(*STAFF, 404),
+    },
+)
 def latest_eval_file(name: str, request: Request, user: ProductDep) -> FileResponse:
     """A file of the latest report (its HTML page and the images it shows)."""
     directory = _eval_dir(request).resolve()
-    path = (directory / name).resolve()
-    if path.parent != directory or not path.is_file():
+    try:
+        path = (directory / name).resolve()
+        found = path.parent == directory and path.is_file()
+    except (OSError, ValueError):  # a name too long for the file system, or with a NUL
+        found = False
+    if not found:
         raise NotFoundError(f"no file {name!r} in the evaluation report {directory}")
     return FileResponse(path)

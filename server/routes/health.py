@@ -5,11 +5,16 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from server.deps import UnicodeJSONResponse
+from server.schemas import Health
 
 router = APIRouter()
 
 
-@router.get("/healthz")
+@router.get(
+    "/healthz",
+    response_model=Health,
+    responses={503: {"model": Health, "description": "Loading, or loading failed"}},
+)
 def healthz(request: Request) -> UnicodeJSONResponse:
     """``{"status": "ok"}`` once models are loaded; 503 while loading or after a failure."""
     state = request.app.state
