@@ -43,12 +43,12 @@ from voice_agent.asr_guards import (  # re-exported: the guards were born here
     prompt_terms,
 )
 from voice_agent.asr_window import FULL_WINDOW_S, WindowedDecoder, encoder_window_s
+from voice_agent.audio import SAMPLE_RATE
 from voice_agent.settings import AsrSettings
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
 
-SAMPLE_RATE = 16_000
 
 # Decoding length bound. Mandarin runs at up to ~6 characters a second and
 # Whisper spends 1–2 tokens a character; on noise Whisper loops ("对话对话…")

@@ -41,11 +41,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from voice_agent.audio import SAMPLE_RATE
+
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
     from faster_whisper.tokenizer import Tokenizer
 
-SAMPLE_RATE = 16_000
 #: Whisper's stock window.
 FULL_WINDOW_S = 30.0
 

@@ -13,7 +13,8 @@ import io
 import av
 import numpy as np
 
-SAMPLE_RATE = 16_000
+from voice_agent.audio import SAMPLE_RATE
+
 MIME_TYPE = "audio/ogg"
 _FRAME = 320  # 20 ms at 16 kHz, an Opus frame size
 

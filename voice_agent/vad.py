@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 
 from models.errors import ModelError
+from voice_agent.audio import SAMPLE_RATE
 from voice_agent.settings import AudioSettings
 
-SAMPLE_RATE = 16_000
 MERGE_GAP_S = 0.6
 """Spans closer than this are one turn: an elderly caller pausing mid-sentence."""
 

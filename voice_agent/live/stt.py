@@ -49,12 +49,11 @@ from pipecat.services.settings import STTSettings
 from pipecat.services.stt_service import STTService
 from pipecat.utils.time import time_now_iso8601
 
-from voice_agent.audio import pcm16_to_float
+from voice_agent.audio import SAMPLE_RATE, pcm16_to_float
 from voice_agent.case import TranscriptSegment
 from voice_agent.live.session import RecognisedTurn
 from voice_agent.live.turn_end import EndOfTurnPolicy, closes_sentence, sounds_complete
 
-SAMPLE_RATE = 16_000
 BYTES_PER_S = SAMPLE_RATE * 2
 #: During a pause, a 20 ms frame this loud (RMS, full scale 1.0) and this many
 #: times the pause's noise floor is speech the VAD may not report: Silero
