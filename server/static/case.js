@@ -85,7 +85,7 @@ function fraudStructure(fraud) {
   return el(
     "dl",
     { class: "fraud-structure", id: "fraud-structure" },
-    Object.entries(FRAUD_PARTS).map(([part, name]) => [
+    Object.entries(FRAUD_PARTS).flatMap(([part, name]) => [
       el("dt", {}, name),
       el(
         "dd",

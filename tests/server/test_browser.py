@@ -308,6 +308,13 @@ def test_teller_corrects_and_accepts_an_uploaded_call(
     # Overlapping evidence is marked once, by its longest piece.
     assert all(any(e in m for m in marked) for e in evidence), (evidence, marked)
     assert "录音上传" in page.inner_text("#handoff-reason")  # uploaded via /api/calls
+    # The scam's parts in the customer's words, and which part is still missing.
+    fraud = case["risk"]["fraud"]
+    parts = page.locator("#fraud-structure dd[data-part]").evaluate_all(
+        "els => Object.fromEntries(els.map(e => [e.dataset.part, e.className]))"
+    )
+    for part in ("pretext", "ask", "pressure"):
+        assert parts[part] == ("heard" if fraud[part] else "missing"), (part, parts, fraud)
     page.screenshot(path=screenshot_path("teller-3-case"), full_page=True)
 
     # The teller fills in the amount the customer confirms on the phone.
