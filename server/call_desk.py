@@ -114,6 +114,16 @@ def callback_case(
     return replace(case, summary=CALLBACK_SUMMARY.format(wait=_wait_words(wait_s)))
 
 
+async def _first_text(websocket: WebSocket) -> str | None:
+    """The caller's next text frame; audio still in flight from their microphone is skipped."""
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return None
+        if message.get("text") is not None:
+            return str(message["text"])
+
+
 async def offer_callback(
     websocket: WebSocket,
     desk: CallDesk,
@@ -143,8 +153,7 @@ async def offer_callback(
     booked = False
     try:
         await websocket.send_text(json.dumps(event, ensure_ascii=False))
-        message = await asyncio.wait_for(websocket.receive(), reply_s)
-        text = message.get("text")
+        text = await asyncio.wait_for(_first_text(websocket), reply_s)
         data = json.loads(text) if text else None
         if isinstance(data, dict) and data.get("callback") is True:
             case = callback_case(frontdesk, customer_id, scenario, wait)

@@ -16,6 +16,8 @@
     listening: "正在听…",
     thinking: "正在想…",
     handed: "已转人工",
+    busy: "柜员都在忙",
+    callback: "柜员会给您回电",
     error: "出了点问题",
   };
   const SPEECH_RATE = 0.8;
@@ -28,6 +30,7 @@
   const systemEl = document.getElementById("system");
   const heardEl = document.getElementById("heard");
   const errorEl = document.getElementById("error");
+  const callbackButton = document.getElementById("callback");
 
   const params = new URLSearchParams(window.location.search);
   const appToken = params.get("token");
@@ -249,7 +252,8 @@
     ws.onerror = () => {
       if (!c.handed && !c.ended) showError("连不上服务台，请稍后再按“呼叫”。", "WebSocket error");
     };
-    ws.onclose = () => finish(c, c.handed ? "handed" : c.ended ? "idle" : "dropped");
+    ws.onclose = () =>
+      finish(c, c.handed ? "handed" : c.busy ? "busy" : c.ended ? "idle" : "dropped");
     c.timer = setInterval(() => {
       const st = stateEl.dataset.state;
       if (st === "listening" && c.heardVoice && Date.now() - c.lastVoiceAt > THINKING_AFTER_MS) {
@@ -283,6 +287,25 @@
         c.heardVoice = false;
         setState("listening");
         say(ev.text);
+        break;
+      case "busy":
+        // Every line is taken: say the wait and offer a callback (issue 10).
+        c.busy = true;
+        stopAudio(c);
+        setState("busy");
+        say(ev.text || "现在柜员都在忙，请稍后再打。");
+        if (ev.callback && ev.callback.send) {
+          callbackButton.hidden = false;
+          callbackButton.onclick = () => {
+            callbackButton.hidden = true;
+            if (c.ws && c.ws.readyState === WebSocket.OPEN) {
+              c.ws.send(JSON.stringify(ev.callback.send));
+              c.callbackAsked = true;
+              setState("callback");
+              say("好的，柜员会尽快给您回电。");
+            }
+          };
+        }
         break;
       case "case":
         c.handed = true;
@@ -322,7 +345,10 @@
     cleanup(c);
     button.disabled = false;
     setButton(false);
-    if (how === "handed") {
+    if (how === "busy") {
+      callbackButton.hidden = true;
+      setState(c.callbackAsked ? "callback" : "idle");
+    } else if (how === "handed") {
       setState("handed");
     } else if (how === "dropped") {
       setState("idle");
