@@ -62,11 +62,12 @@ def load_secret(settings: Settings) -> bytes:
     path: Path = settings.data_dir / SECRET_FILE
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
+        fd: int | None
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
-            pass  # another process made it first: use theirs
-        else:
+            fd = None  # another server process made it first: every process uses that one
+        if fd is not None:
             with os.fdopen(fd, "w", encoding="ascii") as f:
                 f.write(secrets.token_hex(32))
     return path.read_text(encoding="ascii").strip().encode()

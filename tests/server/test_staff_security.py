@@ -3,15 +3,16 @@ and the maker–checker rules on cases (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-import io
+import os
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 
 from server.auth import create_user
-from server.cli import run
 from server.errors import InvalidChoiceError
 from server.repository import save_case
 from tests.server.builders import ACCOUNT, make_case
@@ -84,20 +85,40 @@ def test_passwords_have_at_least_12_characters(live: Live) -> None:
         create_user(session, "short", "teller", "elevenchars")
 
 
-def test_users_add_reads_the_password_from_stdin(
-    live: Live, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_users_add_reads_the_password_from_stdin(live: Live) -> None:
+    """The real ``frontdesk`` process, the password piped into its standard input."""
+    frontdesk = str(Path(sys.executable).parent / "frontdesk")
+    env = {
+        **os.environ,
+        "FRONTDESK_DATA_DIR": str(live.settings.data_dir),
+        "FRONTDESK_SERVER__DATABASE_URL": live.settings.database_url,
+    }
     secret = "a long stdin password"
-    monkeypatch.setattr(sys, "stdin", io.StringIO(secret + "\n"))
-    out = io.StringIO()
     argv = ["users", "add", "zhou", "teller", "--languages", "mandarin,shanghainese"]
-    assert run([*argv, "--password-stdin"], live.settings, out) == 0
-    assert secret not in out.getvalue()
+    done = subprocess.run(
+        [frontdesk, *argv, "--password-stdin"],
+        input=secret + "\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert secret not in done.stdout + done.stderr
     r = _login(live, "zhou", secret)
     assert r.json()["user"]["languages"] == ["mandarin", "shanghainese"]
-    monkeypatch.setattr(sys, "stdin", io.StringIO("too short\n"))
-    with pytest.raises(InvalidChoiceError, match="12"):
-        run(["users", "add", "wu", "teller", "--password-stdin"], live.settings, io.StringIO())
+    short = subprocess.run(
+        [frontdesk, "users", "add", "wu", "teller", "--password-stdin"],
+        input="too short\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert short.returncode == 2
+    assert "12" in short.stderr
 
 
 def test_password_change_ends_every_session(live: Live) -> None:
