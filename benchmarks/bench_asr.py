@@ -49,10 +49,11 @@ def _worker(config: str) -> dict[str, Any]:
     """Measure one configuration in this (fresh) process; return the figures."""
     t_import = time.perf_counter()
     from faster_whisper import WhisperModel
+    from metrics import character_error_rate
 
     from models.text import to_simplified
     from models.whisper_assets import load_whisper, resolve_asr_model
-    from voice_agent.asr import WhisperEngine, character_error_rate
+    from voice_agent.asr import WhisperEngine
     from voice_agent.audio import decode_audio
     from voice_agent.settings import Settings
     from voice_agent.vad import SpeechDetector, crop

@@ -113,7 +113,9 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="write per-clip rows here")
     args = parser.parse_args()
 
-    from voice_agent.asr import WhisperEngine, character_error_rate
+    from metrics import character_error_rate
+
+    from voice_agent.asr import WhisperEngine
     from voice_agent.service import build_frontdesk
     from voice_agent.settings import Settings
     from voice_agent.vad import SpeechDetector, crop

@@ -226,8 +226,9 @@ def check(only: set[str]) -> int:
 
     ``only``: file names to transcribe; empty means every turn.
     """
-    sys.path.insert(0, str(ROOT))
-    from voice_agent.asr import character_error_rate
+    sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+    from metrics import character_error_rate
+
     from voice_agent.audio import decode_audio
     from voice_agent.service import build_frontdesk
     from voice_agent.settings import Settings

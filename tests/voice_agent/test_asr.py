@@ -14,16 +14,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from metrics import character_error_rate, normalise_for_cer
 
 from models.text import find_pinyin, to_simplified
-from voice_agent.asr import (
-    AsrResult,
-    WhisperEngine,
-    character_error_rate,
-    is_prompt_echo,
-    judge,
-    normalise_for_cer,
-)
+from voice_agent.asr import AsrResult, WhisperEngine
+from voice_agent.asr_guards import is_prompt_echo, judge
 from voice_agent.audio import decode_audio
 from voice_agent.settings import BANKING_PROMPT, AsrSettings, Settings
 

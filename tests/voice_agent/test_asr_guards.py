@@ -17,8 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from voice_agent.asr import AsrResult, is_loop, is_prompt_echo, judge
-from voice_agent.asr_guards import MAX_COMPRESSION_RATIO, repeated_runs
+from voice_agent.asr import AsrResult
+from voice_agent.asr_guards import (
+    MAX_COMPRESSION_RATIO,
+    is_loop,
+    is_prompt_echo,
+    judge,
+    repeated_runs,
+)
 from voice_agent.settings import BANKING_PROMPT, AsrSettings
 
 SETTINGS = AsrSettings()

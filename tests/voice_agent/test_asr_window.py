@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from metrics import character_error_rate
 
-from voice_agent.asr import WhisperEngine, character_error_rate
+from voice_agent.asr import WhisperEngine
 from voice_agent.asr_window import FULL_WINDOW_S, encoder_window_s
 from voice_agent.audio import decode_audio
 from voice_agent.settings import AsrSettings, Settings
