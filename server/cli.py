@@ -16,8 +16,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from pydantic import ValidationError
+
 from intents.dataset import LabelledExample
-from models.errors import FrontDeskError, InputError
+from models.errors import ConfigError, FrontDeskError, InputError
 from server.db import ROLES
 from voice_agent.settings import Settings
 
@@ -98,11 +100,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("models", help="prepare and verify the models (run by the installer)")
     p.add_argument(
         "action",
-        choices=("prepare", "import-whisper"),
+        choices=("prepare", "import-whisper", "check-sherpa"),
         help="prepare: assemble/verify Whisper, load VAD; import-whisper HF_DIR NAME: convert "
-        "a Hugging Face Whisper (e.g. a Wu fine-tune) to CTranslate2 int8 and verify it",
+        "a Hugging Face Whisper (e.g. a Wu fine-tune) to CTranslate2 int8 and verify it; "
+        "check-sherpa DIR: load a sherpa-onnx WeNet CTC export (model.onnx, tokens.txt) in "
+        "a child process and decode one second of silence",
     )
-    p.add_argument("hf_dir", nargs="?", type=Path, help="import-whisper: the HF directory")
+    p.add_argument(
+        "hf_dir",
+        nargs="?",
+        type=Path,
+        help="import-whisper: the HF directory; check-sherpa: the WeNet export directory",
+    )
     p.add_argument("name", nargs="?", help="import-whisper: the new model's name")
 
     p = sub.add_parser("recordings", help="turn recordings kept with the cases")
@@ -171,6 +180,40 @@ def _import_whisper(args: argparse.Namespace, settings: Settings, out: TextIO) -
     target = import_whisper(args.hf_dir, args.name, settings.model_cache_dir)
     print(f"converted and verified: {target}", file=out)
     print(f"use it for dialect turns: FRONTDESK_SPEECH_DIALECT__SECOND_ENGINE={target}", file=out)
+    return EXIT_OK
+
+
+def _environment_settings() -> Settings:
+    """Settings from ``FRONTDESK_*`` and ``.env``; a bad value is one clear line, not a traceback.
+
+    Raises:
+        ConfigError: a setting is invalid (e.g. a second engine directory that
+            does not exist); the message names each one.
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        bad = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"frontdesk: invalid setting {bad}") from exc
+
+
+def _check_sherpa(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    from models.sherpa_wenet import verify_wenet_dir
+
+    if args.hf_dir is None:
+        raise UsageError("frontdesk models check-sherpa DIR: the directory is needed")
+    check = verify_wenet_dir(args.hf_dir, threads=settings.asr.cpu_threads)
+    print(
+        f"verified: {check.model} ({check.vocab_size} symbols, subsampling "
+        f"{check.subsampling_factor}; loads in {check.load_ms} ms, 1 s of audio in "
+        f"{check.decode_ms} ms)",
+        file=out,
+    )
+    print("use it for dialect turns:", file=out)
+    print("  FRONTDESK_SPEECH_DIALECT__SECOND_ENGINE_KIND=sherpa-onnx-wenet", file=out)
+    print(f"  FRONTDESK_SPEECH_DIALECT__SECOND_ENGINE={args.hf_dir.resolve()}", file=out)
     return EXIT_OK
 
 
@@ -350,7 +393,7 @@ def run(
 
     # Examples product staff added through the console live in an edited copy
     # of the catalog; every command must see the same catalog the server does.
-    settings = effective_settings(settings or Settings())
+    settings = effective_settings(settings or _environment_settings())
     if args.command == "understand":
         return _understand(args, settings, out)
     if args.command == "handle":
@@ -359,6 +402,8 @@ def run(
         return _serve(args, settings)
     if args.command == "models" and args.action == "import-whisper":
         return _import_whisper(args, settings, out)
+    if args.command == "models" and args.action == "check-sherpa":
+        return _check_sherpa(args, settings, out)
     if args.command == "models":
         return _models(settings, out)
     if args.command == "intents":

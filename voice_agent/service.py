@@ -30,6 +30,7 @@ from voice_agent.recording import encode_opus
 from voice_agent.risk.engine import RiskEngine
 from voice_agent.risk.profiles import CustomerDirectory
 from voice_agent.risk.semantic import SemanticDetector, load_semantic_config
+from voice_agent.second_engine import load_second_engine
 from voice_agent.settings import Settings
 from voice_agent.speech_dialect import UNREADABLE_REASONS, SpeechDialect, judge_speech
 from voice_agent.understanding import Understander, Understanding
@@ -367,26 +368,3 @@ def build_frontdesk(settings: Settings, *, load_asr: bool = True) -> FrontDesk:
         vad = SpeechDetector(settings.audio)
     second = load_second_engine(settings) if load_asr else None
     return FrontDesk(settings, normaliser, catalog, understander, risk, customers, asr, vad, second)
-
-
-def load_second_engine(settings: Settings) -> AsrEngine | None:
-    """The configured second engine for dialect turns, or None.
-
-    A second engine that does not load is logged and left out: dialect turns
-    then hand over to a teller, as without one; the call never fails for it.
-    """
-    ref = settings.speech_dialect.second_engine
-    if not ref:
-        return None
-    asr = settings.asr.model_copy(
-        update={
-            "model": ref,
-            "language": settings.speech_dialect.second_engine_language,
-            "initial_prompt": "",  # the banking prompt is Mandarin text
-        }
-    )
-    try:
-        return WhisperEngine.from_settings(asr, settings.model_cache_dir)
-    except Exception as exc:
-        log.error("second engine %s did not load (dialect turns hand over): %s", ref, exc)
-        return None

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
@@ -205,19 +205,37 @@ class SpeechDialectSettings(BaseModel):
     min_confidence: float = Field(default=0.6, description="Confidence needed to call dialect.")
     second_engine: str | None = Field(
         default=None,
-        description="A second recogniser for turns judged dialect speech: a local "
-        "CTranslate2 Whisper directory (e.g. a Wu fine-tune made with `frontdesk models "
-        "import-whisper`). Its text goes through the dialect normaliser and understanding; "
-        "when it fails or cannot read the turn either, the call hands over as before.",
+        description="A second recogniser for turns judged dialect speech: a local model "
+        "directory of `second_engine_kind` (e.g. a Wu fine-tune made with `frontdesk models "
+        "import-whisper`, or a WeNet export checked with `frontdesk models check-sherpa`). "
+        "Its text goes through the dialect normaliser and understanding; when it fails or "
+        "cannot read the turn either, the call hands over as before.",
+    )
+    second_engine_kind: Literal["ctranslate2-whisper", "sherpa-onnx-wenet"] = Field(
+        default="ctranslate2-whisper",
+        description="What `second_engine` holds: a CTranslate2 Whisper directory, or a "
+        "sherpa-onnx WeNet CTC export (model.onnx or model.int8.onnx, tokens.txt).",
     )
     second_engine_language: str = Field(
-        default="zh", description="The language token the second engine decodes with."
+        default="zh",
+        description="The language token a ctranslate2-whisper second engine decodes with.",
     )
     route_wait_s: float = Field(
         default=120.0,
         description="A dialect case waits this long for a teller who speaks the dialect to "
         "be logged in; then every teller's queue shows it.",
     )
+
+    @model_validator(mode="after")
+    def _second_engine_is_a_directory(self) -> SpeechDialectSettings:
+        # A typo in the path is a start-up error, not a silent "no second engine";
+        # a directory that exists but does not load is logged at load and left out.
+        if self.second_engine and not Path(self.second_engine).expanduser().is_dir():
+            raise ValueError(
+                f"second_engine {self.second_engine!r}: no such directory (a local "
+                f"{self.second_engine_kind} model directory is expected)"
+            )
+        return self
 
 
 class RecordingSettings(BaseModel):
