@@ -11,7 +11,7 @@ import hashlib
 import importlib.resources
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -105,7 +105,8 @@ class IntentDraft:
     """A new intent as product staff describe it, before it is validated.
 
     ``readback`` and ``summary`` are the YAML shapes (lists of parts); None
-    gives the defaults every intent gets.
+    gives the defaults every intent gets. ``scenarios`` is the YAML shape
+    too (code → greeting, also_expected, teller_note); None declares none.
     """
 
     code: str
@@ -117,6 +118,7 @@ class IntentDraft:
     prompts: Mapping[str, str] = field(default_factory=dict)
     readback: list[Any] | None = None
     summary: list[Any] | None = None
+    scenarios: Mapping[str, Mapping[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -181,19 +183,20 @@ def _line(node: yaml.Node) -> int:
     return int(node.start_mark.line) + 1
 
 
-def _parse_file(path: Path) -> _Parsed:
-    """Parse and check one intent file on its own (cross-file checks come later)."""
+def _parse_document(path: Path, text: str) -> _Parsed:
+    """Parse and check one intent file's text on its own (cross-file checks come later).
+
+    ``path`` only names the document in errors and in the spec: the text may
+    come from disk or from the server's database.
+    """
     issues: list[CatalogIssue] = []
 
     def bad(node: yaml.Node | None, message: str, choices: tuple[str, ...] = ()) -> None:
         issues.append(CatalogIssue(path, _line(node) if node else None, message, choices))
 
     try:
-        text = path.read_text(encoding="utf-8")
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
-    except UnicodeDecodeError as e:
-        return _Parsed(None, [CatalogIssue(path, None, f"not UTF-8 text: {e.reason}")])
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark else None
@@ -355,15 +358,42 @@ def _catalog_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml"))
 
 
-def _check(directory: Path) -> tuple[dict[str, IntentSpec], list[CatalogIssue]]:
+def _read(directory: Path) -> tuple[dict[str, str], list[CatalogIssue]]:
+    """The catalog files of ``directory`` as file name → text, and the unreadable ones."""
     if not directory.is_dir():
         return {}, [CatalogIssue(directory, None, "catalog directory does not exist")]
+    documents: dict[str, str] = {}
+    issues: list[CatalogIssue] = []
+    for path in _catalog_files(directory):
+        try:
+            documents[path.name] = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as e:
+            issues.append(CatalogIssue(path, None, f"not UTF-8 text: {e.reason}"))
+    return documents, issues
+
+
+def _check(directory: Path) -> tuple[dict[str, IntentSpec], list[CatalogIssue]]:
+    documents, unreadable = _read(directory)
+    if not directory.is_dir():
+        return {}, unreadable
+    return _check_documents(directory, documents, unreadable)
+
+
+def _check_documents(
+    directory: Path, documents: Mapping[str, str], unreadable: Sequence[CatalogIssue] = ()
+) -> tuple[dict[str, IntentSpec], list[CatalogIssue]]:
+    """Validate a whole catalog given as file name → YAML text (one validator for all sources)."""
     specs: dict[str, IntentSpec] = {}
     issues: list[CatalogIssue] = []
     owner: dict[str, Example] = {}
     paths: dict[str, Path] = {}
-    for path in _catalog_files(directory):
-        parsed = _parse_file(path)
+    names = sorted(documents)
+    for name in names:
+        path = directory / name
+        if Path(name).name != name or Path(name).suffix not in (".yaml", ".yml"):
+            issues.append(CatalogIssue(path, None, "a catalog document must be a plain NAME.yaml"))
+            continue
+        parsed = _parse_document(path, documents[name])
         issues.extend(parsed.issues)
         spec = parsed.spec
         if spec is None:
@@ -411,12 +441,13 @@ def _check(directory: Path) -> tuple[dict[str, IntentSpec], list[CatalogIssue]]:
                             tuple(sorted(specs)),
                         )
                     )
+    stems = {Path(name).stem for name in names} | {i.file.stem for i in unreadable}
     for code in INTENT_CODES:
-        if code not in specs and not any(p.stem == code for p in _catalog_files(directory)):
+        if code not in specs and code not in stems:
             issues.append(
                 CatalogIssue(directory, None, f"taxonomy intent {code!r} missing: add {code}.yaml")
             )
-    return specs, issues
+    return specs, [*unreadable, *issues]
 
 
 def check_catalog(directory: Path | None = None) -> list[CatalogIssue]:
@@ -428,16 +459,37 @@ def check_catalog(directory: Path | None = None) -> list[CatalogIssue]:
     return _check(directory or shipped_catalog_dir())[1]
 
 
+def check_documents(origin: Path, documents: Mapping[str, str]) -> list[CatalogIssue]:
+    """Every problem in a catalog given as file name → YAML text.
+
+    Args:
+        origin: what the documents are called in errors (a directory, or
+            where the server keeps them).
+        documents: ``transfer.yaml`` → that file's text, one per intent.
+    """
+    return _check_documents(origin, documents)[1]
+
+
 class Catalog:
     """A validated intent catalog.
 
-    Build it with :meth:`load`. It is read-only except through
-    :meth:`add_example`, which edits the file and re-validates it.
+    Build it with :meth:`load` (a directory) or :meth:`from_documents` (file
+    name → YAML text, e.g. from the server's database). Each intent's
+    document text is kept, so :meth:`to_documents` gives back the files as
+    they were written, comments included. Edits are pure (:meth:`with_example`,
+    :meth:`with_intent` return a new, re-validated catalog); :meth:`add_example`
+    and :meth:`add_intent` apply them to the files of a directory catalog.
     """
 
-    def __init__(self, directory: Path, intents: Mapping[str, IntentSpec]) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        intents: Mapping[str, IntentSpec],
+        sources: Mapping[str, str] | None = None,
+    ) -> None:
         self.directory = directory
         self._intents = dict(sorted(intents.items()))
+        self._sources = dict(sources or {})
 
     @classmethod
     def load(cls, directory: Path | None = None) -> Catalog:
@@ -447,10 +499,40 @@ class Catalog:
             CatalogError: (a ConfigError) listing every problem, when invalid.
         """
         directory = directory or shipped_catalog_dir()
-        specs, issues = _check(directory)
+        documents, unreadable = _read(directory)
+        if not directory.is_dir():
+            raise CatalogError(directory, unreadable)
+        return cls._validated(directory, documents, unreadable)
+
+    @classmethod
+    def from_documents(cls, origin: Path, documents: Mapping[str, str]) -> Catalog:
+        """Validate and build a catalog from file name → YAML text.
+
+        The same validation as :meth:`load`, with the same file/line/choices
+        errors; ``origin`` stands for the directory in them.
+
+        Raises:
+            CatalogError: listing every problem, when invalid.
+        """
+        return cls._validated(origin, documents)
+
+    @classmethod
+    def _validated(
+        cls, origin: Path, documents: Mapping[str, str], unreadable: Sequence[CatalogIssue] = ()
+    ) -> Catalog:
+        specs, issues = _check_documents(origin, documents, unreadable)
         if issues:
-            raise CatalogError(directory, issues)
-        return cls(directory, specs)
+            raise CatalogError(origin, issues)
+        return cls(origin, specs, {code: documents[spec.path.name] for code, spec in specs.items()})
+
+    def to_documents(self) -> dict[str, str]:
+        """File name → YAML text of every intent: what :meth:`from_documents` takes back."""
+        return {spec.path.name: self._sources[code] for code, spec in self._intents.items()}
+
+    def document(self, code: str) -> str:
+        """The YAML text of intent ``code`` (its file as written)."""
+        self.spec(code)  # the error lists the valid codes
+        return self._sources[code]
 
     @property
     def intents(self) -> Mapping[str, IntentSpec]:
@@ -510,43 +592,38 @@ class Catalog:
         blob = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
-    def add_intent(self, draft: IntentDraft) -> IntentSpec:
-        """Write a new intent's file and re-validate the whole catalog.
+    def with_intent(self, draft: IntentDraft, *, replace: bool = False) -> Catalog:
+        """This catalog with ``draft`` added (or, with ``replace``, put in place of its intent).
 
-        The file is removed again when the catalog would be invalid, so a
-        bad draft never leaves a half-added intent behind.
+        The whole catalog is re-validated, so a draft that conflicts with
+        another intent's examples is refused like a bad file.
 
         Raises:
-            ConfigError: the code exists or is not a plain identifier, or the
-                draft is invalid (the message names the first problem).
+            ConfigError: the code is taken (or, replacing, unknown) or not a
+                plain identifier, or the draft is invalid (the message names
+                the first problem).
         """
         if not re.fullmatch(r"[a-z][a-z0-9_]{1,40}", draft.code):
             raise ConfigError(
                 f"intent code {draft.code!r} must be lower-case letters, digits and _ "
                 "(2–41 characters, starting with a letter)"
             )
-        if draft.code in self._intents:
+        if replace:
+            name = self.spec(draft.code).path.name
+        elif draft.code in self._intents:
             raise ConfigError(f"intent {draft.code!r} already exists in {self.directory}")
-        path = self.directory / f"{draft.code}.yaml"
-        path.write_text(_intent_document(draft), encoding="utf-8")
-        specs, issues = _check(self.directory)
-        if issues:
-            path.unlink()
-            raise ConfigError(f"intent {draft.code!r} not added: {issues[0]}") from CatalogError(
-                self.directory, issues
-            )
-        self._intents = dict(sorted(specs.items()))
-        return self._intents[draft.code]
+        else:
+            name = f"{draft.code}.yaml"
+        verb = "edited" if replace else "added"
+        return self._edited(
+            name, _intent_document(draft, verb), f"intent {draft.code!r} not {verb}"
+        )
 
-    def add_example(self, code: str, text: str) -> Path:
-        """Append ``text`` to the examples of ``code`` in its YAML file.
+    def with_example(self, code: str, text: str) -> Catalog:
+        """This catalog with ``text`` appended to the examples of ``code``.
 
-        The file's comments and layout are kept (the line is inserted after
-        the last example). The edited catalog is re-validated and the file
-        restored if the example would make it invalid (e.g. a conflict).
-
-        Returns:
-            The path of the edited file.
+        The document's comments and layout are kept (the line goes after the
+        last example).
 
         Raises:
             ConfigError: unknown code, empty text, or the example conflicts.
@@ -555,20 +632,54 @@ class Catalog:
         sentence = text.strip()
         if not example_key(sentence):
             raise ConfigError(f"cannot add an empty example to {spec.path}")
-        original = spec.path.read_text(encoding="utf-8")
-        spec.path.write_text(_with_example(original, sentence), encoding="utf-8")
-        specs, issues = _check(self.directory)
+        edited = _with_example(self._sources[code], sentence)
+        return self._edited(
+            spec.path.name, edited, f"example {sentence!r} not added to {spec.path}"
+        )
+
+    def _edited(self, name: str, text: str, refusal: str) -> Catalog:
+        documents = {**self.to_documents(), name: text}
+        specs, issues = _check_documents(self.directory, documents)
         if issues:
-            spec.path.write_text(original, encoding="utf-8")
-            raise ConfigError(
-                f"example {sentence!r} not added to {spec.path}: {issues[0]}"
-            ) from CatalogError(self.directory, issues)
-        self._intents = dict(sorted(specs.items()))
-        return spec.path
+            raise ConfigError(f"{refusal}: {issues[0]}") from CatalogError(self.directory, issues)
+        return Catalog(self.directory, specs, {c: documents[s.path.name] for c, s in specs.items()})
+
+    def add_intent(self, draft: IntentDraft) -> IntentSpec:
+        """Write a new intent's file into this directory catalog (validated first).
+
+        Nothing is written when the catalog would be invalid, so a bad draft
+        never leaves a half-added intent behind.
+
+        Raises:
+            ConfigError: see :meth:`with_intent`.
+        """
+        edited = self.with_intent(draft)
+        spec = edited.spec(draft.code)
+        spec.path.write_text(edited.document(draft.code), encoding="utf-8")
+        self._adopt(edited)
+        return spec
+
+    def add_example(self, code: str, text: str) -> Path:
+        """Append ``text`` to the examples of ``code`` in its YAML file (validated first).
+
+        Returns:
+            The path of the edited file.
+
+        Raises:
+            ConfigError: unknown code, empty text, or the example conflicts.
+        """
+        edited = self.with_example(code, text)
+        path = edited.spec(code).path
+        path.write_text(edited.document(code), encoding="utf-8")
+        self._adopt(edited)
+        return path
+
+    def _adopt(self, other: Catalog) -> None:
+        self._intents, self._sources = dict(other._intents), dict(other._sources)
 
 
-def _intent_document(spec: IntentDraft) -> str:
-    """A new intent's YAML file, in the shipped files' key order."""
+def _intent_document(spec: IntentDraft, verb: str = "added") -> str:
+    """An intent's YAML file written from a draft, in the shipped files' key order."""
     doc: dict[str, Any] = {
         "code": spec.code,
         "name": spec.name,
@@ -581,8 +692,10 @@ def _intent_document(spec: IntentDraft) -> str:
         doc["readback"] = spec.readback
     if spec.summary is not None:
         doc["summary"] = spec.summary
+    if spec.scenarios:
+        doc["scenarios"] = {code: dict(body) for code, body in spec.scenarios.items()}
     doc["examples"] = list(spec.examples)
-    header = f"# {spec.code}: added through the product console\n"
+    header = f"# {spec.code}: {verb} through the product console\n"
     return header + yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=100)
 
 

@@ -12,7 +12,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,11 +57,21 @@ class ModelMeta:
         return out
 
 
-class ModelStore:
-    """The versioned model directory (``Settings.intent_model_dir``)."""
+#: Told of every stored model and every change of the current one: (meta, is_current).
+ModelRecorder = Callable[[ModelMeta, bool], None]
 
-    def __init__(self, root: Path) -> None:
+
+class ModelStore:
+    """The versioned model directory (``Settings.intent_model_dir``).
+
+    ``recorder``, when given, is told of each stored version and each change
+    of ``current`` (the server records them in its database, so every server
+    sharing it loads the same model; this package stays database-free).
+    """
+
+    def __init__(self, root: Path, recorder: ModelRecorder | None = None) -> None:
         self.root = root
+        self.recorder = recorder
 
     def versions(self) -> list[str]:
         """Stored versions, oldest first."""
@@ -122,6 +132,8 @@ class ModelStore:
         model.version = version
         if make_current:
             self.set_current(version)
+        elif self.recorder is not None:
+            self.recorder(meta, False)
         return meta
 
     def set_current(self, version: str) -> None:
@@ -133,6 +145,8 @@ class ModelStore:
         tmp = self.root / f".{CURRENT_FILE}.tmp"
         tmp.write_text(version + "\n", encoding="utf-8")
         os.replace(tmp, self.root / CURRENT_FILE)
+        if self.recorder is not None:
+            self.recorder(self.meta(version), True)
 
     def load(self, version: str) -> IntentModel:
         """Load the model of ``version``, its ``version`` attribute set."""

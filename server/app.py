@@ -21,13 +21,12 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from intents.catalog import Catalog
 from models.errors import ConfigError, FrontDeskError, InputError, ModelError
 from server import ws
 from server.auth import DEMO_ACCOUNTS_FILE, ensure_demo_accounts
 from server.call_desk import CallDesk
 from server.call_tokens import load_secret
-from server.catalog_store import effective_settings
+from server.catalog_watch import CatalogWatcher
 from server.db import make_engine, make_sessionmaker, migrate
 from server.deps import UnicodeJSONResponse
 from server.errors import (
@@ -38,6 +37,7 @@ from server.errors import (
     NotFoundError,
     NotReadyError,
     PayloadTooLargeError,
+    PreconditionRequiredError,
     TooManyRequestsError,
     UnsupportedMediaError,
 )
@@ -68,6 +68,7 @@ _STATUS: tuple[tuple[type[FrontDeskError], int], ...] = (
     (ForbiddenError, 403),
     (NotFoundError, 404),
     (ConflictError, 409),
+    (PreconditionRequiredError, 428),
     (InvalidChoiceError, 422),
     (ConfigError, 422),
     (NotReadyError, 503),
@@ -147,16 +148,26 @@ def _load_frontdesk(settings: Settings) -> FrontDesk:
     return build_frontdesk(settings)
 
 
-async def _load_in_background(app: FastAPI, settings: Settings) -> None:
+async def _load_in_background(app: FastAPI, settings: Settings, watcher: CatalogWatcher) -> None:
     try:
         frontdesk = await asyncio.to_thread(_load_frontdesk, settings)
+        frontdesk = await asyncio.to_thread(watcher.adopt, app.state, frontdesk)
     except Exception as exc:  # any failure must show in /healthz, not vanish in a task
         log.exception("loading the models failed")
         app.state.load_error = f"{type(exc).__name__}: {exc}"
         return
     app.state.frontdesk = frontdesk
-    app.state.catalog = frontdesk.catalog
     log.info("models loaded; /healthz is ok")
+
+
+async def _follow_catalog(app: FastAPI, watcher: CatalogWatcher, every_s: float) -> None:
+    """Swap in the database's newer catalog or intent model (see server.catalog_watch)."""
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await run_in_threadpool(watcher.poll, app.state)
+        except Exception as exc:  # a database outage or a bad model: keep serving, retry
+            log.warning("catalog check: %s", exc)
 
 
 def _live_store(sessions: Any, settings: Settings) -> LiveCallStore:
@@ -218,7 +229,6 @@ def create_app(settings: Settings, frontdesk: FrontDesk | None = None) -> FastAP
         The app; start-up work happens in its lifespan (run it under uvicorn
         or ``with TestClient(app)``).
     """
-    settings = effective_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -239,21 +249,27 @@ def create_app(settings: Settings, frontdesk: FrontDesk | None = None) -> FastAP
                 )
             if passwords:
                 _announce_demo_accounts(passwords, settings.data_dir / DEMO_ACCOUNTS_FILE)
-        app.state.frontdesk = frontdesk
         app.state.load_error = None
+        # The catalog (seeded from the YAML files on a new database) is quick to
+        # load and lets tellers work the queue while the models load.
+        watcher = CatalogWatcher(app.state.sessions, settings)
+        await run_in_threadpool(watcher.start, app.state)
+        app.state.catalog_watcher = watcher
         loader: asyncio.Task[None] | None = None
         if frontdesk is not None:
-            app.state.catalog = frontdesk.catalog
+            app.state.frontdesk = await run_in_threadpool(watcher.adopt, app.state, frontdesk)
         else:
-            # The catalog is quick to load and lets tellers work the queue
-            # while the models load.
-            app.state.catalog = Catalog.load(settings.understanding.catalog_dir)
-            loader = asyncio.create_task(_load_in_background(app, settings))
+            app.state.frontdesk = None
+            loader = asyncio.create_task(_load_in_background(app, settings, watcher))
+        follower = asyncio.create_task(
+            _follow_catalog(app, watcher, settings.server.catalog_poll_s)
+        )
         try:
             yield
         finally:
             if loader is not None and not loader.done():
                 loader.cancel()
+            follower.cancel()
             sweeper.cancel()
             await run_in_threadpool(_flush_quietly, store)
             engine.dispose()

@@ -1,18 +1,26 @@
-"""``frontdesk intents check|eval|train|rollback``: the catalog and classifier commands.
+"""``frontdesk intents check|export|import|eval|train|rollback``: catalog and classifier.
 
-Run by product staff and release scripts. Errors are one line on stderr
-and exit code 2, never a traceback; ``train`` exits 0 whether or not the
-gate accepted the candidate (the printed line says which), because a
-refusal is the gate working, not a failure.
+Run by product staff and release scripts. The catalog they work on is the
+server's database catalog (seeded from the YAML files on first use);
+``export DIR`` writes it as the YAML files a reviewer diffs in git, and
+``import DIR`` validates a directory and stores it as the next version.
+``train`` and ``rollback`` record which model is current in the database,
+so every server loads it. Errors are one line on stderr and exit code 2,
+never a traceback; ``train`` exits 0 whether or not the gate accepted the
+candidate (the printed line says which), because a refusal is the gate
+working, not a failure.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
+
+from sqlalchemy.orm import sessionmaker
 
 from dialects.normaliser import DialectNormaliser
 from intents.catalog import Catalog, check_catalog
@@ -22,7 +30,9 @@ from intents.report import write_report
 from intents.slots import SlotExtractor
 from intents.store import ModelStore
 from intents.training import evaluation_set, load_or_bootstrap, train
-from models.errors import FrontDeskError
+from models.errors import FrontDeskError, InputError
+from server import catalog_store, intent_models
+from server.db import make_engine, make_sessionmaker, migrate
 from server.progress import terminal_track
 from voice_agent.settings import Settings
 
@@ -40,7 +50,20 @@ def add_intents_commands(subparsers: argparse._SubParsersAction) -> None:
     sub = intents.add_subparsers(dest="intents_command", required=True)
 
     p = sub.add_parser("check", help="validate an intent catalog; errors name file, line, choices")
-    p.add_argument("dir", nargs="?", type=Path, help="catalog directory (default: configured)")
+    p.add_argument(
+        "dir", nargs="?", type=Path, help="catalog directory (default: the database's catalog)"
+    )
+
+    p = sub.add_parser(
+        "export", help="write the database's current catalog as YAML files (one per intent)"
+    )
+    p.add_argument("dir", type=Path, help="directory to write (its other *.yaml files go)")
+
+    p = sub.add_parser(
+        "import", help="validate a YAML catalog directory and store it as the next version"
+    )
+    p.add_argument("dir", type=Path, help="catalog directory (e.g. an edited export)")
+    p.add_argument("--note", default="", help="why, kept with the version")
 
     p = sub.add_parser("eval", help="evaluate the current classifier; writes an HTML/JSON report")
     p.add_argument("--data", type=Path, help="extra labelled JSONL ({text, intent, ...} per line)")
@@ -76,9 +99,15 @@ def run_intents(
     out = out or sys.stdout
     try:
         if args.intents_command == "check":
-            return _check(args.dir or settings.understanding.catalog_dir, out)
+            return _check(args.dir, settings, out)
+        if args.intents_command == "export":
+            return _export(args.dir, settings, out)
+        if args.intents_command == "import":
+            return _import(args.dir, args.note, settings, out)
         if args.intents_command == "rollback":
-            version = ModelStore(settings.intent_model_dir).rollback()
+            with _database(settings) as sessions:
+                store = ModelStore(settings.intent_model_dir, intent_models.recorder(sessions))
+                version = store.rollback()
             print(f"current intent model: {version}", file=out)
             return EXIT_OK
         if args.intents_command == "eval":
@@ -92,14 +121,84 @@ def run_intents(
     return EXIT_INPUT
 
 
-def _check(directory: Path | None, out: TextIO) -> int:
+@contextmanager
+def _database(settings: Settings) -> Iterator[sessionmaker[Any]]:
+    """Sessions on the server's database (migrated, as the server would)."""
+    engine = make_engine(settings.database_url)
+    try:
+        migrate(engine)
+        yield make_sessionmaker(engine)
+    finally:
+        engine.dispose()
+
+
+def _catalog(settings: Settings) -> Catalog:
+    """The database's current catalog, seeded from the YAML files if it has none."""
+    return catalog_store.database_catalog(settings).catalog
+
+
+def _check(directory: Path | None, settings: Settings, out: TextIO) -> int:
+    if directory is None:
+        current = catalog_store.database_catalog(settings)
+        catalog, where = current.catalog, f" (database catalog v{current.version})"
+    else:
+        issues = check_catalog(directory)
+        if issues:
+            for issue in issues:
+                print(issue, file=out)
+            return EXIT_INPUT
+        catalog, where = Catalog.load(directory), ""
+    print(
+        f"OK: {len(catalog.intents)} intents, {len(catalog.examples())} examples{where}", file=out
+    )
+    return EXIT_OK
+
+
+def _export(directory: Path, settings: Settings, out: TextIO) -> int:
+    """Write the current catalog's documents; other YAML files in ``directory`` go."""
+    current = catalog_store.database_catalog(settings)
+    if directory.exists() and not directory.is_dir():
+        raise InputError(f"{directory} is not a directory")
+    directory.mkdir(parents=True, exist_ok=True)
+    documents = current.catalog.to_documents()
+    for stale in directory.iterdir():
+        if stale.suffix in (".yaml", ".yml") and stale.name not in documents:
+            stale.unlink()
+    for name, text in documents.items():
+        (directory / name).write_text(text, encoding="utf-8")
+    print(
+        f"exported catalog v{current.version} ({len(documents)} intents, by "
+        f"{current.author}) to {directory}",
+        file=out,
+    )
+    return EXIT_OK
+
+
+def _import(directory: Path, note: str, settings: Settings, out: TextIO) -> int:
+    """Validate ``directory`` (every problem listed, nothing stored) and store it."""
     issues = check_catalog(directory)
     if issues:
         for issue in issues:
             print(issue, file=out)
+        print(f"not imported: {len(issues)} problem(s) in {directory}", file=sys.stderr)
         return EXIT_INPUT
     catalog = Catalog.load(directory)
-    print(f"OK: {len(catalog.intents)} intents, {len(catalog.examples())} examples", file=out)
+    with _database(settings) as sessions, sessions() as session:
+        before = catalog_store.ensure_catalog(session, settings)
+        current = catalog_store.replace_all(
+            session, settings, catalog, "import", note or f"imported from {directory}"
+        )
+    if current.version == before.version:
+        print(f"no change: {directory} equals catalog v{current.version}", file=out)
+    else:
+        changed = sorted(c for c, r in current.revisions.items() if r == current.version)
+        removed = sorted(set(before.revisions) - set(current.revisions))
+        gone = f"; removed: {', '.join(removed)}" if removed else ""
+        print(
+            f"imported {directory} as catalog v{current.version} "
+            f"(changed: {', '.join(changed) or 'none'}{gone})",
+            file=out,
+        )
     return EXIT_OK
 
 
@@ -121,7 +220,7 @@ def _extra(path: Path | None) -> tuple[LabelledExample, ...]:
 
 def _eval(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     u = settings.understanding
-    catalog = Catalog.load(u.catalog_dir)
+    catalog = _catalog(settings)
     preprocess, dialect_of = _text_tools(settings)
     model = load_or_bootstrap(
         settings.intent_model_dir,
@@ -152,21 +251,24 @@ def _train(
     out: TextIO,
 ) -> int:
     u = settings.understanding
-    catalog = Catalog.load(u.catalog_dir)
+    catalog = _catalog(settings)
     preprocess, dialect_of = _text_tools(settings)
     corrections = tuple(corrections_loader()) if corrections_loader else ()
-    result = train(
-        catalog,
-        corrections,
-        ModelStore(settings.intent_model_dir),
-        u.classifier_backend,
-        preprocess,
-        eval_data=_extra(args.data),
-        force=args.force,
-        checkpoint=u.transformer_checkpoint,
-        dialect_of=dialect_of,
-        track=terminal_track(),
-    )
+    with _database(settings) as sessions:
+        # The database learns the new current model: every server then loads it.
+        store = ModelStore(settings.intent_model_dir, intent_models.recorder(sessions))
+        result = train(
+            catalog,
+            corrections,
+            store,
+            u.classifier_backend,
+            preprocess,
+            eval_data=_extra(args.data),
+            force=args.force,
+            checkpoint=u.transformer_checkpoint,
+            dialect_of=dialect_of,
+            track=terminal_track(),
+        )
     verdict = "ACCEPTED" if result.accepted else "REFUSED"
     print(f"{verdict}: {result.reason}; current model: {result.version}", file=out)
     return EXIT_OK

@@ -193,6 +193,67 @@ class RecordingRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
 
+class CatalogVersionRow(Base):
+    """One version of the intent catalog (issue 10): who made it, when and why.
+
+    Versions count up from 1 (seeded from the YAML files) and are never
+    changed or deleted; the highest is the catalog every server uses. Two
+    servers committing at once both try to insert the same next version: the
+    primary key lets one win, the other re-checks and retries (no lock held).
+    """
+
+    __tablename__ = "catalog_versions"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    author: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text)
+    #: sha256 of the whole catalog's documents (file name and text), for export checks.
+    content_hash: Mapped[str] = mapped_column(String(64))
+
+
+class CatalogDocumentRow(Base):
+    """One intent's YAML document as of the version that last changed it.
+
+    Only the intents a version changes get a row, so an intent's revision is
+    the version of its newest row; ``document`` None removes the intent (an
+    import without it). The catalog of version N is each code's newest row at
+    or below N.
+    """
+
+    __tablename__ = "catalog_documents"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(
+        Integer, ForeignKey("catalog_versions.version"), primary_key=True
+    )
+    file_name: Mapped[str] = mapped_column(String(128))
+    document: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class IntentModelRow(Base):
+    """A trained intent model's metadata (meta.json), shared by every server.
+
+    The weights stay in ``intent_model_dir`` (a volume all servers mount); the
+    row says what they are, and the one most recently made current is the
+    model every server loads.
+    """
+
+    __tablename__ = "intent_models"
+
+    version: Mapped[str] = mapped_column(String(16), primary_key=True)
+    backend: Mapped[str] = mapped_column(String(32))
+    catalog_hash: Mapped[str] = mapped_column(String(64))
+    n_examples: Mapped[int] = mapped_column(Integer)
+    n_corrections: Mapped[int] = mapped_column(Integer)
+    metrics: Mapped[dict[str, float]] = mapped_column(JSON)
+    created_at: Mapped[str] = mapped_column(String(40))
+    checkpoint: Mapped[str] = mapped_column(String(512))
+    made_current_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime, nullable=True, index=True
+    )
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     # WAL lets the SSE poller read while a request writes.

@@ -21,6 +21,10 @@ class ConflictError(FrontDeskError):
     """The change is not allowed in the record's current state (HTTP 409)."""
 
 
+class PreconditionRequiredError(FrontDeskError):
+    """An edit that does not say which revision it was made on (HTTP 428)."""
+
+
 class AuthError(FrontDeskError):
     """Wrong credentials or no valid session (HTTP 401)."""
 

@@ -65,6 +65,7 @@ _WHY = {
     403: "The role may not do this (or a cross-site request)",
     404: "No such thing",
     409: "Not allowed in the record's current state",
+    428: "An edit without If-Match (the revision the edit was made on)",
     413: "Body, text or upload over its limit",
     415: "Upload that is not wav, flac, ogg or mp3",
     422: "Invalid request or an unknown code (the message lists the valid ones)",
@@ -446,9 +447,14 @@ Template = list[str | list[str]]
 
 
 class CatalogIntent(_Open):
-    """One intent as the product console shows and edits it."""
+    """One intent as the product console shows and edits it.
+
+    ``revision`` is the catalog version that last changed it: send it back
+    as ``If-Match`` when editing the intent.
+    """
 
     code: str
+    revision: int | None = None
     name: str
     description: str
     slots: list[str]
@@ -461,18 +467,41 @@ class CatalogIntent(_Open):
 
 
 class CatalogView(_Open):
-    """The editable catalog: where it lives and every intent."""
+    """The catalog every server uses: its version, who made it, and every intent."""
 
     directory: str
+    version: int
+    updated_at: str
+    updated_by: str
     intents: list[CatalogIntent]
 
 
+class EditedIntent(CatalogIntent):
+    """An intent after an edit, and the catalog version the edit made."""
+
+    version: int
+
+
 class AddedExample(BaseModel):
-    """An intent's examples after one was added, and the file they are in."""
+    """An intent's examples after one was added, its new revision and the catalog version."""
 
     intent: str
     file: str
     examples: list[str]
+    revision: int
+    version: int
+
+
+class StaleEdit(BaseModel):
+    """409 for an edit made on an old revision of the intent: nothing was stored."""
+
+    error: str
+    intent: str
+    base_revision: int
+    revision: int
+    version: int
+    changed: list[str]
+    current: CatalogIntent
 
 
 class Correction(_Open):

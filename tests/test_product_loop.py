@@ -83,17 +83,20 @@ def test_teller_correction_flows_into_the_next_model(tmp_path: Path) -> None:
             f"/api/corrections/{pending['id']}/review", json={"decision": "accept"}, headers=product
         )
         assert r.status_code == 200, r.text
+        catalog = client.get("/api/catalog", headers=product).json()
+        transfer = next(i for i in catalog["intents"] if i["code"] == "transfer")
         r = client.post(
             "/api/catalog/transfer/examples",
             json={"text": "麻烦帮我打笔钱给我外孙女读书用"},
-            headers=product,
+            headers={**product, "If-Match": f'"{transfer["revision"]}"'},
         )
         assert r.status_code == 201, r.text
 
         code, out = _cli(settings, "intents", "check")
         assert code == 0 and out.startswith("OK: 13 intents"), out
+        assert "(database catalog v2)" in out
         shipped = _cli(Settings(data_dir=tmp_path / "other"), "intents", "check")[1]
-        assert out != shipped  # the edited copy, one example more
+        assert out.split(" examples")[0] != shipped.split(" examples")[0]  # one example more
 
         code, out = _cli(settings, "intents", "train")
         assert code == 0 and out.startswith("ACCEPTED"), out

@@ -17,6 +17,7 @@ import numpy as np
 from dialects.normaliser import DialectNormaliser
 from dialects.types import Normalised
 from intents.catalog import Catalog
+from intents.classifier import IntentModel
 from intents.slots import SlotExtractor
 from intents.training import load_or_bootstrap
 from models.errors import InputError, ModelError
@@ -69,6 +70,30 @@ class FrontDesk:
             intents=catalog.intents,
             flag_names={code: rule.name for code, rule in risk.rules.flags.items()},
             scenario_notes={code: sc.teller_note for code, sc in catalog.scenarios.items()},
+        )
+
+    def with_catalog(self, catalog: Catalog, classifier: IntentModel | None = None) -> FrontDesk:
+        """This Front Desk on another catalog (and intent model), sharing every other part.
+
+        Quick (nothing is loaded): the server swaps the result in when the
+        catalog or the live model changes. Calls in progress keep the Front
+        Desk they started with, so each call finishes on one catalog.
+        """
+        understander = self.understander
+        if classifier is not None:
+            understander = Understander(
+                understander.normaliser, classifier, understander.slot_finder, understander.risk
+            )
+        return FrontDesk(
+            self.settings,
+            self.normaliser,
+            catalog,
+            understander,
+            self.risk,
+            self.customers,
+            self._asr,
+            self._vad,
+            self.second_asr,
         )
 
     @property

@@ -89,7 +89,16 @@ class AudioSettings(BaseModel):
 class UnderstandingSettings(BaseModel):
     """Where the understanding layer's data lives; None means the shipped copy."""
 
-    catalog_dir: Path | None = None
+    catalog_dir: Path | None = Field(
+        default=None,
+        description="The YAML catalog the server's database is seeded from on first start "
+        "(the catalog then lives in the database; `frontdesk intents export/import`).",
+    )
+    intent_model_dir: Path | None = Field(
+        default=None,
+        description="Trained intent models (default DATA_DIR/intent-models); servers sharing "
+        "one database mount the same directory, the database names the current model.",
+    )
     lexicon_path: Path | None = None
     risk_rules_path: Path | None = None
     customers_path: Path | None = None
@@ -177,6 +186,12 @@ class ServerSettings(BaseModel):
     )
     live_sweep_s: float = Field(
         default=5.0, description="How often a server retries spooled writes and heartbeats."
+    )
+    catalog_poll_s: float = Field(
+        default=2.0,
+        gt=0,
+        description="How often a server checks the database for a new catalog version or "
+        "intent model (one cheap query) and swaps it in for new calls.",
     )
     live_call_stale_s: float = Field(
         default=60.0,
@@ -273,8 +288,8 @@ class Settings(BaseSettings):
 
     @property
     def intent_model_dir(self) -> Path:
-        """Where versioned intent classifiers are stored."""
-        return self.data_dir / "intent-models"
+        """Where versioned intent classifiers are stored (shared when servers share a database)."""
+        return self.understanding.intent_model_dir or self.data_dir / "intent-models"
 
     @property
     def database_url(self) -> str:

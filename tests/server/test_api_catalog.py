@@ -9,7 +9,6 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from dialects.types import MANDARIN, Normalised
-from intents.catalog import Catalog
 from intents.types import IntentPrediction, Slots, SlotValue
 from voice_agent.casebuilder import CaseBuilder
 from voice_agent.dialogue import Dialogue, scenario_scripts
@@ -51,8 +50,9 @@ def test_added_intent_gets_prompt_readback_and_summary(client: TestClient, login
     listed = client.get("/api/catalog", headers=product).json()["intents"]
     assert "bill_payment" in [i["code"] for i in listed]
 
-    settings = client.app.state.settings  # type: ignore[attr-defined]
-    catalog = Catalog.load(settings.data_dir / "catalog")
+    # The server serves the new catalog version at once (no restart).
+    catalog = client.app.state.catalog  # type: ignore[attr-defined]
+    assert "bill_payment" in catalog.intents
     dialogue = Dialogue(catalog.intents, scenarios=scenario_scripts(catalog.scenarios))
     step = dialogue.step(dialogue.start().state, _said("我要交电费", "bill_payment"))
     assert step.event.text == "请问这次要交多少钱？"
@@ -67,17 +67,22 @@ def test_added_intent_gets_prompt_readback_and_summary(client: TestClient, login
     assert case.read_back == "生活缴费，金额叁佰元整。"
 
 
-def test_bad_intent_is_refused_and_leaves_no_file(client: TestClient, login: Login) -> None:
+def test_bad_intent_is_refused_and_stores_nothing(client: TestClient, login: Login) -> None:
     product = login("product")
+    before = client.get("/api/catalog", headers=product).json()
     bad = {**BILL, "readback": ["{name}", "{payee_name}"]}
     r = client.post("/api/catalog/intents", json=bad, headers=product)
     assert r.status_code == 422
     assert "unknown placeholder {payee_name}" in r.json()["error"]
-    settings = client.app.state.settings  # type: ignore[attr-defined]
-    assert not (settings.data_dir / "catalog" / "bill_payment.yaml").exists()
     r = client.post("/api/catalog/intents", json={**BILL, "code": "transfer"}, headers=product)
     assert r.status_code == 422
     assert "already exists" in r.json()["error"]
+    # An example another intent already has is refused too, naming where it is.
+    clash = {**BILL, "examples": ["我的卡丢了"]}
+    r = client.post("/api/catalog/intents", json=clash, headers=product)
+    assert r.status_code == 422 and "card_loss" in r.json()["error"]
+    after = client.get("/api/catalog", headers=product).json()
+    assert after == before
 
 
 def test_only_product_staff_add_intents(client: TestClient, login: Login) -> None:

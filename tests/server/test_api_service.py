@@ -86,22 +86,31 @@ def test_catalog_lists_every_intent(client: TestClient, login: Login) -> None:
     assert transfer["examples"]
 
 
-def test_added_example_goes_to_an_editable_copy(client: TestClient, login: Login) -> None:
+def test_added_example_goes_to_the_database_catalog(client: TestClient, login: Login) -> None:
     product = login("product")
     shipped = (shipped_catalog_dir() / "balance_inquiry.yaml").read_text(encoding="utf-8")
     sentence = "阿拉想看看卡里还有几钿铜钿"
+    seen = client.get("/api/catalog", headers=product).json()
+    revision = next(i for i in seen["intents"] if i["code"] == "balance_inquiry")["revision"]
     r = client.post(
-        "/api/catalog/balance_inquiry/examples", json={"text": sentence}, headers=product
+        "/api/catalog/balance_inquiry/examples",
+        json={"text": sentence},
+        headers={**product, "If-Match": f'"{revision}"'},
     )
     assert r.status_code == 201, r.text
-    settings = client.app.state.settings  # type: ignore[attr-defined]
-    copy = settings.data_dir / "catalog" / "balance_inquiry.yaml"
-    assert r.json()["file"] == str(copy)
-    assert sentence in copy.read_text(encoding="utf-8")
+    assert r.json()["version"] == seen["version"] + 1
+    assert r.json()["file"] == f"database:catalog@v{seen['version'] + 1}/balance_inquiry.yaml"
+    # The shipped file is the seed, never edited; nothing is copied to the data dir.
     assert (shipped_catalog_dir() / "balance_inquiry.yaml").read_text(encoding="utf-8") == shipped
+    settings = client.app.state.settings  # type: ignore[attr-defined]
+    assert not (settings.data_dir / "catalog").exists()
     listed = client.get("/api/catalog", headers=product).json()["intents"]
     assert sentence in next(i for i in listed if i["code"] == "balance_inquiry")["examples"]
-    r = client.post("/api/catalog/no_such_intent/examples", json={"text": "你好"}, headers=product)
+    r = client.post(
+        "/api/catalog/no_such_intent/examples",
+        json={"text": "你好"},
+        headers={**product, "If-Match": '"1"'},
+    )
     assert r.status_code == 422
     assert "transfer" in r.json()["error"]
 
