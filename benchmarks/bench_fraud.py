@@ -20,11 +20,13 @@ A story told over several turns is fed turn by turn with the earlier turns
 as history (as the live call does); the call's risk is the highest level
 and the union of flags over its turns.
 
-    .venv/bin/python benchmarks/bench_fraud.py --before 451ef83 [--after REV]
+    .venv/bin/python benchmarks/bench_fraud.py --before 451ef83 [--after REV] [--blind FILE]
 
 ``--before``/``--after`` take a git revision, checked out into a temporary
 worktree and imported in a subprocess (same data files, same machine, same
-run); without ``--after`` the working tree is measured.
+run); without ``--after`` the working tree is measured. ``--blind`` names
+another blind set of the same shape (e.g. ``blind4_calls.jsonl``); its rows
+are still reported under the ``blind3`` key of the raw results.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 TEXT = ROOT / "tests/data/text"
 BLIND = TEXT / "blind3_calls.jsonl"
+BLIND_ENV = "BENCH_FRAUD_BLIND"  # --blind, handed to the worker subprocess
 EVERYDAY = ROOT / "voice_agent/risk/data/everyday_calls.jsonl"
 OLD_SETS = ("dev_utterances.jsonl", "blind_utterances.jsonl", "blind2_utterances.jsonl")
 SUPPORTING = frozenset({"secrecy_pressure", "third_party_instruction"})
@@ -86,7 +89,8 @@ def _worker(out: Path) -> None:
             return {"level": level, "flags": flags, "seconds": seconds}
 
         results: dict[str, list[dict[str, Any]]] = {}
-        sets = {"blind3": BLIND, "everyday": EVERYDAY, **{n: TEXT / n for n in OLD_SETS}}
+        blind = Path(os.environ.get(BLIND_ENV, str(BLIND)))
+        sets = {"blind3": blind, "everyday": EVERYDAY, **{n: TEXT / n for n in OLD_SETS}}
         for name, path in sets.items():
             rows = [json.loads(x) for x in path.read_text("utf-8").splitlines() if x.strip()]
             if name == "everyday":
@@ -257,10 +261,14 @@ def main() -> None:
     parser.add_argument("--after", help="git revision measured as 'after' (default: working tree)")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--details", action="store_true", help="list every missed scam story")
+    parser.add_argument(
+        "--blind", type=Path, default=BLIND, help="the blind set (reported under 'blind3')"
+    )
     args = parser.parse_args()
     if args.worker:
         _worker(args.worker)
         return
+    os.environ[BLIND_ENV] = str(args.blind.resolve())
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from machine import describe_machine
@@ -274,7 +282,7 @@ def main() -> None:
     kinds = Counter(
         str(r["row"].get("kind")) for r in next(iter(runs.values()))["results"]["blind3"]
     )
-    print(f"\nblind3 rows by kind: {dict(kinds)}\n")
+    print(f"\nblind set {args.blind.name} rows by kind: {dict(kinds)}\n")
     names = list(tables)
     print("| metric | " + " | ".join(names) + " |")
     print("|---|" + "---|" * len(names))
