@@ -40,8 +40,12 @@ export function onUnauthorised(fn) {
 }
 
 /** Call the JSON API with the session cookie; throw ApiError on failure. */
-export async function api(method, path, body) {
-  const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
+export async function api(method, path, body, headers = {}) {
+  const init = {
+    method,
+    credentials: "same-origin",
+    headers: { Accept: "application/json", ...headers },
+  };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);

@@ -36,11 +36,31 @@ async function loadCatalog() {
   try {
     const data = await api("GET", "/api/catalog");
     names = Object.fromEntries((data.intents || []).map((i) => [i.code, i.name]));
-    fill(node, [addIntentForm(), ...(data.intents || []).map(intentCard)]);
+    fill(node, [versionLine(data), addIntentForm(), ...(data.intents || []).map(intentCard)]);
   } catch (err) {
     failure(node, err);
   }
 }
+
+/** The catalog version every server uses, and who made it (updated after each edit). */
+function versionLine(data) {
+  const line = el("p", { id: "catalog-version", class: "sub" });
+  showVersion(line, data.version, data.updated_by, data.updated_at);
+  return line;
+}
+
+function showVersion(line, version, by, at) {
+  if (!line) return;
+  line.dataset.version = String(version);
+  const who = by ? "，" + by + (at ? " 于 " + formatTime(at) : "") + " 修改" : "";
+  line.textContent = "目录版本 v" + version + who + "（所有服务器几秒内用上新版本）";
+}
+
+/** Field names of the catalog, for saying what someone else changed. */
+const FIELD_NAMES = {
+  name: "名称", description: "说明", slots: "字段", required: "必填", prompts: "追问",
+  readback: "核对模板", summary: "摘要模板", scenarios: "场景", examples: "例句", intent: "意图",
+};
 
 /** Template parts as text: one part per line, alternatives separated by " | ". */
 function templateText(parts) {
@@ -102,8 +122,8 @@ function addIntentForm() {
     if (read.value.trim()) body.readback = templateParts(read.value);
     if (sum.value.trim()) body.summary = templateParts(sum.value);
     try {
-      await api("POST", "/api/catalog/intents", body);
-      message.textContent = "已新增。";
+      const added = await api("POST", "/api/catalog/intents", body);
+      message.textContent = "已新增（目录版本 v" + added.version + "）。";
       await loadCatalog();
     } catch (err) {
       message.textContent = "新增失败：" + err.message;
@@ -113,6 +133,8 @@ function addIntentForm() {
 }
 
 function intentCard(spec) {
+  // The revision this card shows: sent as If-Match so nobody's edit is overwritten.
+  let revision = spec.revision;
   const count = el("span", { class: "sub" }, "（" + spec.examples.length + " 个例句）");
   const list = el("ul", { class: "examples" }, spec.examples.map((x) => el("li", {}, x)));
   const input = el("input", { "aria-label": "新例句：" + spec.name, placeholder: "新例句" });
@@ -128,20 +150,45 @@ function intentCard(spec) {
     e.preventDefault();
     const text = input.value.trim();
     if (!text) return;
+    const showExamples = (examples) => {
+      fill(list, (examples || []).map((x) => el("li", {}, x)));
+      count.textContent = "（" + (examples || []).length + " 个例句）";
+    };
     try {
-      const data = await api("POST", "/api/catalog/" + encodeURIComponent(spec.code) + "/examples", { text });
-      fill(list, (data.examples || []).map((x) => el("li", {}, x)));
-      count.textContent = "（" + (data.examples || []).length + " 个例句）";
+      const data = await api(
+        "POST",
+        "/api/catalog/" + encodeURIComponent(spec.code) + "/examples",
+        { text },
+        { "If-Match": '"' + revision + '"' }
+      );
+      revision = data.revision;
+      card.dataset.revision = String(revision);
+      showExamples(data.examples);
+      showVersion($("catalog-version"), data.version, "您");
       input.value = "";
-      message.textContent = "已添加。";
+      message.textContent = "已添加（目录版本 v" + data.version + "）。";
     } catch (err) {
-      message.textContent = "添加失败：" + err.message;
+      if (err.status !== 409 || !err.body || !err.body.current) {
+        message.textContent = "添加失败：" + err.message;
+        return;
+      }
+      // Someone else changed this intent since it was shown: nothing was saved.
+      const stale = err.body;
+      revision = stale.revision;
+      card.dataset.revision = String(revision);
+      showExamples(stale.current.examples);
+      showVersion($("catalog-version"), stale.version);
+      const what = (stale.changed || []).map((f) => FIELD_NAMES[f] || f).join("、");
+      message.classList.add("conflict");
+      message.textContent =
+        "未保存：此意图刚被他人修改" + (what ? "（" + what + "）" : "") +
+        "，已载入最新内容（目录版本 v" + stale.version + "）。请核对后再点一次“添加例句”。";
     }
   });
   const required = (spec.required || []).map((g) => g.map((s) => SLOT_NAMES[s] || s).join(" 或 "));
-  return el(
+  const card = el(
     "details",
-    { class: "intent-card", dataset: { intent: spec.code } },
+    { class: "intent-card", dataset: { intent: spec.code, revision: String(revision) } },
     el("summary", {}, el("strong", {}, spec.name), " ", el("code", {}, spec.code), " ", count),
     el("p", {}, spec.description || ""),
     el("p", { class: "sub" }, "字段：" + ((spec.slots || []).map((s) => SLOT_NAMES[s] || s).join("、") || "无")),
@@ -157,6 +204,7 @@ function intentCard(spec) {
     list,
     form
   );
+  return card;
 }
 
 // ---- try a sentence ----------------------------------------------------
