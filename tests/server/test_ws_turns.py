@@ -229,3 +229,27 @@ def test_the_case_holds_the_form_the_caller_confirmed(server: Server) -> None:
     _same_as_confirmed(confirms[-1]["form"], stored["form"])
     # The caller's copy of the case is the same form again.
     assert case_event["case"]["form"] == confirms[-1]["form"]
+
+
+# 对呀, 可以!, 行: read right over the live path, each refused by the general
+# confidence rule before the short-answer rule (the desk asked again: all three
+# failed this test then). Not here: the lone 对 of turns/confirm_yes_short_1.ogg,
+# which the VAD-cut turn makes 呃, and a short 是 judged dialect speech.
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "turns/confirm_yes_ya_1.ogg",
+        "short_answers/answer_09_normal.ogg",
+        "short_answers/answer_10_slow.ogg",
+    ],
+)
+def test_a_short_yes_confirms_the_read_back(server: Server, answer: str) -> None:
+    """The same call answered with one short yes: acted on, not asked again."""
+    breaths = [_pcm(AUDIO / "transfer_50k.wav"), _pcm(AUDIO / answer)]
+    events = converse(server, breaths)
+    confirms = [i for i, e in enumerate(events) if e["type"] == "confirm"]
+    assert confirms, [(e["type"], e.get("text")) for e in events]
+    after = events[confirms[-1] + 1 :]
+    assert not [e for e in after if e["type"] == "prompt"], after
+    stored = _stored(server, _case_event(events)["case"]["case_id"])
+    assert stored["handoff_reason"] == "complete", stored["handoff_reason"]
