@@ -10,10 +10,20 @@ dialects/README.md.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
+from typing import Annotated, Any
 
-from models.errors import ConfigError
+from pydantic import AfterValidator, BeforeValidator
+
+from models.datafile import (
+    DataFileError,
+    DataIssue,
+    DataModel,
+    data_lines,
+    one_of,
+    read_text,
+    validate_rows,
+)
 
 COLUMNS = ("wu", "mandarin", "category", "strength", "kind", "context", "evidence")
 CATEGORIES = (
@@ -156,9 +166,45 @@ class Lexicon:
     classes: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
-def shipped_lexicon_text() -> str:
-    """The text of the lexicon shipped as package data."""
-    return resources.files("dialects").joinpath("data/lexicon.tsv").read_text(encoding="utf-8")
+def _one_form(word: str) -> str:
+    bad = sorted(set(word) & _FORBIDDEN_IN_WORD)
+    if not word or bad:
+        allowed = " ".join(sorted(_FORBIDDEN_IN_WORD - {" ", chr(9)}))
+        raise ValueError(
+            f"{word!r} must be one written form without {allowed} or spaces; "
+            "put variants on rows of their own"
+        )
+    return word
+
+
+def _split_alternatives(value: Any) -> Any:
+    return tuple(a.strip() for a in value.split("/")) if isinstance(value, str) else value
+
+
+def _alternatives(value: tuple[str, ...]) -> tuple[str, ...]:
+    if not value or any(not a for a in value):
+        raise ValueError(f"{'/'.join(value)!r} needs alternatives separated by '/'")
+    return value
+
+
+def _evidence(value: str) -> str:
+    if not value:
+        raise ValueError("evidence is empty; give a source code (U if unverified)")
+    return value
+
+
+class _Row(DataModel):
+    """One lexicon row as written; the context is read against the file's word classes."""
+
+    wu: Annotated[str, AfterValidator(_one_form)]
+    mandarin: Annotated[
+        tuple[str, ...], BeforeValidator(_split_alternatives), AfterValidator(_alternatives)
+    ]
+    category: Annotated[str, one_of(CATEGORIES, "category")]
+    strength: Annotated[str, one_of(STRENGTHS, "strength")]
+    kind: Annotated[str, one_of(KINDS, "kind")]
+    context: str
+    evidence: Annotated[str, AfterValidator(_evidence)]
 
 
 def load_lexicon(path: Path | None = None) -> Lexicon:
@@ -168,16 +214,11 @@ def load_lexicon(path: Path | None = None) -> Lexicon:
         path: a lexicon TSV; None loads the one shipped with the package.
 
     Raises:
-        ConfigError: the file cannot be read or a row is invalid; the message
-            names the file, the line and the valid choices.
+        ConfigError: the file cannot be read or rows are invalid; every
+            problem is named with the file, the line and the valid choices.
     """
-    if path is None:
-        return parse_lexicon(shipped_lexicon_text(), "dialects/data/lexicon.tsv")
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the dialect lexicon: {exc}") from exc
-    return parse_lexicon(text, str(path))
+    text, source = read_text(path, "dialects", "lexicon.tsv", "the dialect lexicon")
+    return parse_lexicon(text, source)
 
 
 def parse_lexicon(text: str, source: str) -> Lexicon:
@@ -188,111 +229,95 @@ def parse_lexicon(text: str, source: str) -> Lexicon:
         source: the file name used in error messages.
 
     Raises:
-        ConfigError: a row is invalid; the message names ``source`` and the line.
+        ConfigError: rows are invalid; every problem names ``source`` and the line.
     """
-    header_seen = False
+    issues: list[DataIssue] = []
+    lines = [
+        (n, [c.strip() for c in line.split("\t")])
+        for n, line in data_lines(text, "#", inline=False)
+    ]
+    if not lines or tuple(lines[0][1]) != COLUMNS:
+        line, got = lines[0] if lines else (None, [])
+        message = (
+            f"the first row must be the tab-separated header {' '.join(COLUMNS)!r}, "
+            f"got {chr(9).join(got)!r}; is this a lexicon?"
+        )
+        raise DataFileError(source, [DataIssue(source, line, "", message)])
     classes: dict[str, tuple[str, ...]] = {}
-    raw_rows: list[tuple[int, list[str]]] = []
-    for lineno, raw in enumerate(text.splitlines(), start=1):
-        line = raw.rstrip("\r\n")
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        cells = [c.strip() for c in line.split("\t")]
-        where = f"{source}:{lineno}"
-        if not header_seen:
-            if tuple(cells) != COLUMNS:
-                raise ConfigError(
-                    f"{where}: the first row must be the tab-separated header "
-                    f"{' '.join(COLUMNS)!r}, got {line!r}"
-                )
-            header_seen = True
-            continue
+    rows: list[tuple[int, dict[str, str]]] = []
+    for n, cells in lines[1:]:
         if cells[0].startswith("@"):
-            name, members = _parse_class(cells, where)
-            if name in classes:
-                raise ConfigError(f"{where}: word class @{name} is defined twice")
-            classes[name] = members
-            continue
-        raw_rows.append((lineno, cells))
-    if not header_seen:
-        raise ConfigError(f"{source}: no header row {' '.join(COLUMNS)!r}; is this a lexicon?")
+            _word_class(cells, DataIssue(source, n, "", ""), classes, issues)
+        elif len(cells) != len(COLUMNS):
+            message = (
+                f"expected {len(COLUMNS)} tab-separated columns ({', '.join(COLUMNS)}), "
+                f"got {len(cells)}"
+            )
+            issues.append(DataIssue(source, n, "", message))
+        else:
+            rows.append((n, dict(zip(COLUMNS, cells, strict=True))))
 
     entries: list[LexiconEntry] = []
     seen: dict[tuple[str, str], int] = {}
-    for lineno, cells in raw_rows:
-        where = f"{source}:{lineno}"
-        entry = _parse_row(cells, where, lineno, classes)
-        key = (entry.wu, entry.context.source)
+    for n, row in validate_rows(_Row, rows, source, issues):
+        at = DataIssue(source, n, "context", "")
+        context = _parse_context(row.context, at, classes, issues)
+        key = (row.wu, context.source)
         if key in seen:
-            raise ConfigError(
-                f"{where}: {entry.wu!r} with context {entry.context.source!r} "
-                f"repeats line {seen[key]}"
+            message = f"{row.wu!r} with context {context.source!r} repeats line {seen[key]}"
+            issues.append(DataIssue(source, n, "", message))
+        seen.setdefault(key, n)
+        entries.append(
+            LexiconEntry(
+                wu=row.wu,
+                mandarin=row.mandarin,
+                category=row.category,
+                strength=row.strength,
+                kind=row.kind,
+                context=context,
+                evidence=tuple(e.strip() for e in row.evidence.split(",") if e.strip()),
+                line=n,
             )
-        seen[key] = lineno
-        entries.append(entry)
-    if not entries:
-        raise ConfigError(f"{source}: the lexicon has no entries")
+        )
+    if not entries and not issues:
+        issues.append(DataIssue(source, None, "", "the lexicon has no entries"))
+    if issues:
+        raise DataFileError(source, issues)
     return Lexicon(source=source, entries=tuple(entries), classes=tuple(classes.items()))
 
 
-def _parse_class(cells: list[str], where: str) -> tuple[str, tuple[str, ...]]:
+def _word_class(
+    cells: list[str],
+    at: DataIssue,
+    classes: dict[str, tuple[str, ...]],
+    issues: list[DataIssue],
+) -> None:
+    """Read an ``@name<TAB>a|b|c`` row into ``classes``; note what is wrong with it."""
     name = cells[0][1:]
+    members = tuple(m.strip() for m in cells[1].split("|")) if len(cells) > 1 else ()
     if not name.isidentifier():
-        raise ConfigError(f"{where}: word class name {cells[0]!r} must be @ and a plain name")
-    if len(cells) < 2 or not cells[1]:
-        raise ConfigError(f"{where}: word class {cells[0]} needs its members, e.g. 我|你|侬")
-    members = tuple(m.strip() for m in cells[1].split("|"))
-    if any(not m for m in members):
-        raise ConfigError(f"{where}: word class {cells[0]} has an empty member")
-    return name, members
+        message = f"word class name {cells[0]!r} must be @ and a plain name"
+    elif not members or members == ("",):
+        message = f"word class {cells[0]} needs its members, e.g. 我|你|侬"
+    elif any(not m for m in members):
+        message = f"word class {cells[0]} has an empty member"
+    elif name in classes:
+        message = f"word class @{name} is defined twice"
+    else:
+        classes[name] = members
+        return
+    issues.append(DataIssue(at.source, at.line, "", message))
 
 
-def _parse_row(
-    cells: list[str], where: str, lineno: int, classes: dict[str, tuple[str, ...]]
-) -> LexiconEntry:
-    if len(cells) != len(COLUMNS):
-        raise ConfigError(
-            f"{where}: expected {len(COLUMNS)} tab-separated columns "
-            f"({', '.join(COLUMNS)}), got {len(cells)}"
-        )
-    wu, mandarin, category, strength, kind, context, evidence = cells
-    _check_word(wu, "wu", where)
-    alternatives = tuple(a.strip() for a in mandarin.split("/"))
-    if not alternatives or any(not a for a in alternatives):
-        raise ConfigError(f"{where}: mandarin {mandarin!r} needs alternatives separated by '/'")
-    _check_choice(category, "category", CATEGORIES, where)
-    _check_choice(strength, "strength", STRENGTHS, where)
-    _check_choice(kind, "kind", KINDS, where)
-    if not evidence:
-        raise ConfigError(f"{where}: evidence is empty; give a source code (U if unverified)")
-    return LexiconEntry(
-        wu=wu,
-        mandarin=alternatives,
-        category=category,
-        strength=strength,
-        kind=kind,
-        context=_parse_context(context, where, classes),
-        evidence=tuple(e.strip() for e in evidence.split(",") if e.strip()),
-        line=lineno,
-    )
+def _parse_context(
+    text: str, at: DataIssue, classes: dict[str, tuple[str, ...]], issues: list[DataIssue]
+) -> ContextRule:
+    """The context column as a rule; a problem is noted at ``at`` and the rule left empty."""
 
+    def fail(message: str) -> ContextRule:
+        issues.append(DataIssue(at.source, at.line, at.where, message))
+        return ContextRule()
 
-def _check_word(word: str, column: str, where: str) -> None:
-    bad = sorted(set(word) & _FORBIDDEN_IN_WORD)
-    if not word or bad:
-        raise ConfigError(
-            f"{where}: {column} {word!r} must be one written form without "
-            f"{' '.join(sorted(_FORBIDDEN_IN_WORD - {' ', chr(9)}))} or spaces; "
-            "put variants on rows of their own"
-        )
-
-
-def _check_choice(value: str, column: str, choices: tuple[str, ...], where: str) -> None:
-    if value not in choices:
-        raise ConfigError(f"{where}: {column} {value!r} is not one of {', '.join(choices)}")
-
-
-def _parse_context(text: str, where: str, classes: dict[str, tuple[str, ...]]) -> ContextRule:
     if text in ("", "-"):
         return ContextRule()
     dialect = False
@@ -303,13 +328,23 @@ def _parse_context(text: str, where: str, classes: dict[str, tuple[str, ...]]) -
             continue
         key, sep, value = token.partition("=")
         if not sep or f"{key}=" not in CONTEXT_KEYS:
-            raise ConfigError(
-                f"{where}: context condition {token!r} is not one of "
-                f"{', '.join(k + ('...' if k.endswith('=') else '') for k in CONTEXT_KEYS)}"
-            )
+            valid = ", ".join(k + ("..." if k.endswith("=") else "") for k in CONTEXT_KEYS)
+            return fail(f"condition {token!r} is not one of {valid}")
         if key in lists:
-            raise ConfigError(f"{where}: context condition {key}= is given twice")
-        lists[key] = _expand_items(value, where, classes)
+            return fail(f"condition {key}= is given twice")
+        items: list[str] = []
+        for item in (i.strip() for i in value.split("|")):
+            if not item:
+                return fail(f"list {value!r} has an empty item")
+            if item.startswith("@"):
+                members = classes.get(item[1:])
+                if members is None:
+                    defined = ", ".join("@" + n for n in classes) or "none"
+                    return fail(f"unknown word class {item}; defined in this file: {defined}")
+                items.extend(members)
+            else:
+                items.append(item)
+        lists[key] = tuple(dict.fromkeys(items))
     return ContextRule(
         source=text,
         dialect=dialect,
@@ -318,21 +353,3 @@ def _parse_context(text: str, where: str, classes: dict[str, tuple[str, ...]]) -
         prev=lists.get("prev", ()),
         not_prev=lists.get("not_prev", ()),
     )
-
-
-def _expand_items(value: str, where: str, classes: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
-    items: list[str] = []
-    for item in (i.strip() for i in value.split("|")):
-        if not item:
-            raise ConfigError(f"{where}: context list {value!r} has an empty item")
-        if item.startswith("@"):
-            members = classes.get(item[1:])
-            if members is None:
-                defined = ", ".join("@" + n for n in classes) or "none"
-                raise ConfigError(
-                    f"{where}: unknown word class {item}; defined in this file: {defined}"
-                )
-            items.extend(members)
-        else:
-            items.append(item)
-    return tuple(dict.fromkeys(items))

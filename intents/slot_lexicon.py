@@ -11,7 +11,6 @@ these words live in :mod:`intents.slots`.
 
 from __future__ import annotations
 
-import importlib.resources
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +19,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints
 
 from intents.taxonomy import MEDIUM_VALUES as MEDIA
-from models.datafile import DataModel, load_data
-from models.errors import ConfigError
-
-_SHIPPED = "data/slot_lexicon.yaml"
+from models.datafile import DataModel, load_data, read_text
 
 
 @dataclass(frozen=True)
@@ -189,13 +185,5 @@ def load_lexicon(path: Path | None = None) -> SlotLexicon:
         ConfigError: the file cannot be read, is not YAML, or fails
             validation; the message names the file.
     """
-    if path is None:
-        res = importlib.resources.files("intents").joinpath(_SHIPPED)
-        source, reader = f"intents/{_SHIPPED}", res.read_text
-    else:
-        source, reader = str(path), Path(path).read_text
-    try:
-        text = reader(encoding="utf-8")
-    except OSError as e:
-        raise ConfigError(f"{source}: cannot read the slot lexicon: {e}") from e
+    text, source = read_text(path, "intents", "slot_lexicon.yaml", "the slot lexicon")
     return parse_lexicon(text, source)

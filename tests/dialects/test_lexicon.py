@@ -9,6 +9,7 @@ import pytest
 
 from dialects.lexicon import CATEGORIES, KINDS, STRENGTHS, load_lexicon
 from dialects.normaliser import DialectNormaliser
+from models.datafile import DataFileError
 from models.errors import ConfigError
 
 HEADER = "wu\tmandarin\tcategory\tstrength\tkind\tcontext\tevidence\n"
@@ -79,7 +80,7 @@ def test_bad_row_names_file_line_and_choices(tmp_path: Path, row: str, expected:
     with pytest.raises(ConfigError) as info:
         DialectNormaliser.load(path)
     message = str(info.value)
-    assert message.startswith(f"{path}:4:"), message
+    assert f"{path}:4: " in message, message
     assert expected in message
 
 
@@ -102,3 +103,24 @@ def test_unreadable_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"nope\.tsv: cannot read") as info:
         load_lexicon(missing)
     assert isinstance(info.value.__cause__, OSError)
+
+
+def test_every_bad_row_is_reported_at_once_with_its_line_and_choices(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "阿拉\t我们\tpronoun\tstrong\tlexicon\t-\tU\n"  # line 3: fine
+        "侬\t你\tpronon\tstrong\tlexicon\t-\tU\n"  # line 4: category
+        "# a comment between rows\n"
+        "伊\t他\tpronoun\tstrong\tlexicon\tnext=@nobody\tU\n"  # line 6: word class
+        "@who\t我||侬\n",  # line 7: empty member
+    )
+    with pytest.raises(DataFileError) as info:
+        load_lexicon(path)
+    issues = info.value.issues
+    assert [(i.source, i.line, i.where) for i in issues] == [
+        (str(path), 7, ""),
+        (str(path), 4, "category"),
+        (str(path), 6, "context"),
+    ]
+    assert issues[1].choices == CATEGORIES
+    assert "unknown word class @nobody" in issues[2].message

@@ -16,7 +16,7 @@ from dialects.types import MANDARIN, SHANGHAINESE, Normalised, Replacement
 from intents.types import Slots, SlotValue
 from models.errors import ConfigError
 from voice_agent.risk.engine import RiskEngine
-from voice_agent.risk.rules import ALL_FLAGS, FRAUD_FLAGS
+from voice_agent.risk.model import ALL_FLAGS, FRAUD_FLAGS
 from voice_agent.risk.types import RISK_LEVELS, RiskAssessment, RiskInput
 
 SUPPORTING = ("secrecy_pressure", "third_party_instruction")
@@ -553,5 +553,7 @@ def test_unknown_term_set_and_bad_yaml_are_config_errors(tmp_path: Path) -> None
 def test_bad_blacklist_line_is_a_config_error(tmp_path: Path) -> None:
     path = tmp_path / "blacklist.txt"
     path.write_text("# ok\n6212260200123456789\n12345\n", "utf-8")
-    with pytest.raises(ConfigError, match=r"blacklist.txt: line 3"):
+    with pytest.raises(
+        ConfigError, match=r"blacklist\.txt:3: account: .12345. is not a 16-19 digit"
+    ):
         RiskEngine.load(blacklist_path=path)

@@ -17,7 +17,7 @@ from dialects.types import MANDARIN, Normalised
 from intents.types import Slots
 from models.errors import ConfigError
 from voice_agent.risk.engine import RiskEngine
-from voice_agent.risk.rules import FRAUD_FLAGS
+from voice_agent.risk.model import FRAUD_FLAGS
 from voice_agent.risk.semantic import (
     SemanticDetector,
     clauses,

@@ -4,8 +4,7 @@ Kept apart from loading (``rules``) and matching (``matching``) so the
 engine, the loader and the matcher share one vocabulary without importing
 each other's machinery, and so a reader sees what a rule *is* without
 wading through how the YAML is validated. The flag codes live here because
-:meth:`LevelPolicy.evaluate` needs each flag's category; ``rules``
-re-exports them for callers that import them from there.
+:meth:`LevelPolicy.evaluate` needs each flag's category.
 """
 
 from __future__ import annotations

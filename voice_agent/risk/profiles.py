@@ -9,17 +9,47 @@ validated once at start-up.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated
 
-from models.errors import ConfigError
-from voice_agent.risk.datafile import read_data_file
+from pydantic import AfterValidator, Field, StrictInt, StringConstraints
 
-_CUSTOMER_KEYS = ("customer_id", "name", "age", "dialect", "past_transfers", "payees")
-_PAYEE_KEYS = ("name", "relation", "account", "bank")
+from models.datafile import DataFileError, DataModel, parse_data, read_text
+
+
+def _account(value: str) -> str:
+    if not (value.isdigit() and 16 <= len(value) <= 19):
+        raise ValueError(f"{value!r} is not a 16-19 digit account number")
+    return value
+
+
+#: A card or account number as the bank writes it: 16-19 digits, nothing else.
+AccountNumber = Annotated[str, AfterValidator(_account)]
+_Name = Annotated[str, StringConstraints(min_length=1)]
+
+
+class _PayeeRecord(DataModel):
+    name: _Name
+    relation: str = ""
+    account: AccountNumber
+    bank: str = ""
+
+
+class _CustomerRecord(DataModel):
+    customer_id: _Name
+    name: str = ""
+    age: Annotated[StrictInt, Field(gt=0, lt=130)]
+    dialect: str = "mandarin"
+    past_transfers: tuple[Annotated[StrictInt, Field(gt=0)], ...] = ()
+    payees: tuple[_PayeeRecord, ...] = ()
+
+
+class CustomersFile(DataModel):
+    """The shape of customers.json (validated with file, line and choices)."""
+
+    customers: tuple[_CustomerRecord, ...]
 
 
 @dataclass(frozen=True)
@@ -73,24 +103,23 @@ class CustomerDirectory:
         """Load and validate a customers JSON file; None loads the shipped demo data.
 
         Raises:
-            ConfigError: the file is missing, not JSON, or a record is invalid;
-                the message names the file and the key.
+            ConfigError: the file is missing, not JSON, or records are invalid;
+                every problem is named with the file, the line and the key.
         """
-        raw_text, where = read_data_file(path, "customers.json", "customers file")
-        try:
-            raw = json.loads(raw_text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{where}: not valid JSON: {exc}") from exc
-        if not isinstance(raw, dict) or not isinstance(raw.get("customers"), list):
-            raise ConfigError(f'{where}: expected an object {{"customers": [...]}}')
+        text, where = read_text(path, "voice_agent.risk", "customers.json", "customers file")
+        parsed = parse_data(CustomersFile, text, where)
         profiles: dict[str, CustomerProfile] = {}
-        for i, record in enumerate(raw["customers"]):
-            profile = _parse_customer(record, f"{where}: customers[{i}]")
-            if profile.customer_id in profiles:
-                raise ConfigError(
-                    f"{where}: customers[{i}].customer_id: duplicate id {profile.customer_id!r}"
-                )
-            profiles[profile.customer_id] = profile
+        issues = []
+        for i, c in enumerate(parsed.data.customers):
+            if c.customer_id in profiles:
+                at = ("customers", i, "customer_id")
+                issues.append(parsed.issue(at, f"duplicate id {c.customer_id!r}"))
+            payees = tuple(KnownPayee(p.name, p.relation, p.account, p.bank) for p in c.payees)
+            profiles[c.customer_id] = CustomerProfile(
+                c.customer_id, c.name, c.age, c.past_transfers, payees, c.dialect
+            )
+        if issues:
+            raise DataFileError(where, issues)
         return cls(profiles)
 
     def get(self, customer_id: str | None) -> CustomerProfile | None:
@@ -120,56 +149,3 @@ class CustomerDirectory:
     def ids(self) -> tuple[str, ...]:
         """All customer ids, sorted (for demo pickers)."""
         return tuple(sorted(self._profiles))
-
-
-def _parse_customer(record: Any, where: str) -> CustomerProfile:
-    if not isinstance(record, dict):
-        raise ConfigError(f"{where}: expected an object with keys {', '.join(_CUSTOMER_KEYS)}")
-    unknown = sorted(set(record) - set(_CUSTOMER_KEYS))
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown key {unknown[0]!r} (valid: {', '.join(_CUSTOMER_KEYS)})"
-        )
-    cid = record.get("customer_id")
-    if not isinstance(cid, str) or not cid:
-        raise ConfigError(f"{where}.customer_id: must be a non-empty string")
-    age = record.get("age")
-    if not isinstance(age, int) or isinstance(age, bool) or not 0 < age < 130:
-        raise ConfigError(f"{where}.age: must be an integer between 1 and 129")
-    transfers = record.get("past_transfers", [])
-    if not isinstance(transfers, list) or not all(
-        isinstance(t, int) and not isinstance(t, bool) and t > 0 for t in transfers
-    ):
-        raise ConfigError(f"{where}.past_transfers: must be a list of positive integers (yuan)")
-    payees_raw = record.get("payees", [])
-    if not isinstance(payees_raw, list):
-        raise ConfigError(f"{where}.payees: must be a list of objects")
-    payees = tuple(_parse_payee(p, f"{where}.payees[{j}]") for j, p in enumerate(payees_raw))
-    return CustomerProfile(
-        customer_id=cid,
-        name=str(record.get("name", "")),
-        age=age,
-        past_transfers=tuple(transfers),
-        payees=payees,
-        dialect=str(record.get("dialect", "mandarin")),
-    )
-
-
-def _parse_payee(record: Any, where: str) -> KnownPayee:
-    if not isinstance(record, dict):
-        raise ConfigError(f"{where}: expected an object with keys {', '.join(_PAYEE_KEYS)}")
-    unknown = sorted(set(record) - set(_PAYEE_KEYS))
-    if unknown:
-        raise ConfigError(f"{where}: unknown key {unknown[0]!r} (valid: {', '.join(_PAYEE_KEYS)})")
-    account = str(record.get("account", ""))
-    if not (account.isdigit() and 16 <= len(account) <= 19):
-        raise ConfigError(f"{where}.account: must be a 16-19 digit string")
-    name = record.get("name")
-    if not isinstance(name, str) or not name:
-        raise ConfigError(f"{where}.name: must be a non-empty string")
-    return KnownPayee(
-        name=name,
-        relation=str(record.get("relation", "")),
-        account=account,
-        bank=str(record.get("bank", "")),
-    )

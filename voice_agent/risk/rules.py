@@ -1,24 +1,46 @@
 """Risk rules: loading and validating rules.yaml and the payee blacklist.
 
 The risk team edits ``data/rules.yaml``; this module turns it into frozen,
-precompiled rules (:mod:`voice_agent.risk.model`) once at start-up and
-refuses a file it cannot trust (unknown flag code, bad level, missing key)
-with a ConfigError naming the file, the key and the valid choices. Each
-term's toneless pinyin is computed here, once, so matching
+precompiled rules (:mod:`voice_agent.risk.model`) once at start-up. Its
+shape is :class:`RulesFile` (pydantic, loaded by :mod:`models.datafile`),
+so a file it cannot trust (unknown flag code, bad level, missing key, a term
+set used before it is defined) is refused with every problem at once, each
+with the file, the line, the key and the valid choices. Each term's
+toneless pinyin is computed here, once, so matching
 (:mod:`voice_agent.risk.matching`) never calls pypinyin on rule words.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-import yaml
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    create_model,
+    model_validator,
+)
 
-from models.errors import ConfigError
+from models.datafile import (
+    DataFileError,
+    DataIssue,
+    DataModel,
+    Number,
+    Parsed,
+    Path_,
+    data_lines,
+    one_of,
+    parse_data,
+    read_text,
+    validate_rows,
+)
 from models.text import phrase_pinyin
-from voice_agent.risk.datafile import read_data_file
 from voice_agent.risk.model import (
     ALL_FLAGS,
     CUSTOMER_FLAGS,
@@ -36,75 +58,216 @@ from voice_agent.risk.model import (
     Term,
     TransactionRules,
 )
-from voice_agent.risk.types import CATEGORIES, RISK_LEVELS
+from voice_agent.risk.profiles import AccountNumber
+from voice_agent.risk.types import RISK_LEVELS
 
-# The flag codes are defined in model (LevelPolicy needs them) and re-exported
-# here, where tests and older callers import them from.
-__all__ = [
-    "ALL_FLAGS",
-    "CUSTOMER_FLAGS",
-    "FLAG_CATEGORY",
-    "FRAUD_FLAGS",
-    "PARAM_SCHEMA",
-    "TRANSACTION_FLAGS",
-    "compile_rules",
-    "load_blacklist",
-    "load_rules",
-]
+__all__ = ["RulesFile", "load_blacklist", "load_rules"]
 
-# Keys each non-fraud flag accepts under ``params`` (name -> expected type).
-PARAM_SCHEMA: dict[str, dict[str, type]] = {
-    "large_amount": {"threshold": int, "intents": list},
-    "unusual_amount": {
-        "max_multiple": float,
-        "median_multiple": float,
-        "min_past_transfers": int,
-        "intents": list,
-    },
-    "new_payee": {"intents": list},
-    "blacklisted_payee": {},
-    "limit_raise_before_transfer": {
-        "limit_intents": list,
-        "transfer_intents": list,
-        "raise": dict,
-        "lower": dict,
-        "transfer": dict,
-    },
-    "elderly": {"min_age": int, "intents": list, "with_fraud_flags": bool},
-    "repeated_attempts": {"min_earlier": int, "intents": list, "cues": dict},
+
+# ------------------------------------------------------------------ the shape
+
+
+def _term_text(value: str) -> str:
+    if value in ("@", "="):
+        raise ValueError(f"a term must be a word after {value!r}")
+    return value
+
+
+def _as_group(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+_Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+# A phrasing, "=phrasing" (characters only) or "@set" (a named set of them).
+_TermText = Annotated[_Text, AfterValidator(_term_text)]
+# A term or a list of terms: one word from it must occur.
+_Group = Annotated[tuple[_TermText, ...], BeforeValidator(_as_group), Field(min_length=1)]
+_Level = Annotated[str, one_of(RISK_LEVELS, "level")]
+_Code = Annotated[str, one_of(ALL_FLAGS, "flag code")]
+_FraudCode = Annotated[str, one_of(FRAUD_FLAGS, "fraud flag code")]
+_Intents = tuple[_Text, ...]
+
+
+class _Pattern(DataModel):
+    """``{any: [...]}`` or ``{all: [group, group, ...], within: N}``."""
+
+    any: Annotated[tuple[_TermText, ...], Field(min_length=1)] | None = None
+    all: Annotated[tuple[_Group, ...], Field(min_length=2)] | None = None
+    within: Annotated[StrictInt, Field(ge=1)] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> _Pattern:
+        if (self.any is None) == (self.all is None):
+            raise ValueError("give exactly one of 'any' or 'all'")
+        return self
+
+
+_Patterns = tuple[_Pattern, ...]
+
+
+class _CueSet(DataModel):
+    cues: Annotated[_Patterns, Field(min_length=1)]
+    not_within: _Patterns = ()
+    not_if: _Patterns = ()
+
+
+class _Flag(DataModel):
+    name: _Text
+    weight: Annotated[Number, Field(ge=0, lt=1)]
+    advice: _Text
+    enabled: StrictBool = True
+
+
+class _FraudFlag(_Flag, _CueSet):
+    category: Literal["fraud"]
+    scripts: _Patterns = ()
+
+
+class _LargeAmount(DataModel):
+    threshold: StrictInt
+    intents: _Intents
+
+
+class _UnusualAmount(DataModel):
+    max_multiple: Number
+    median_multiple: Number
+    min_past_transfers: StrictInt
+    intents: _Intents
+
+
+class _NewPayee(DataModel):
+    intents: _Intents
+
+
+class _NoParams(DataModel):
+    pass
+
+
+# "raise" is a Python keyword: the model is made so the file's key stays "raise".
+_LIMIT_RAISE_FIELDS: dict[str, Any] = {
+    "limit_intents": (_Intents, ...),
+    "transfer_intents": (_Intents, ...),
+    "raise": (_CueSet, ...),
+    "lower": (_CueSet, ...),
+    "transfer": (_CueSet, ...),
 }
-_FLAG_KEYS = ("category", "name", "weight", "advice", "enabled")
-_FRAUD_KEYS = (*_FLAG_KEYS, "cues", "scripts", "not_within", "not_if")
-# "semantic" holds the learned detector's thresholds; voice_agent.risk.semantic_data validates it.
-_TOP_KEYS = ("version", "pinyin_min_chars", "terms", "parts", "flags", "levels", "semantic")
-_LEVEL_KEYS = ("thresholds", "high_flags", "supporting_cues", "combinations", "fraud")
-_FRAUD_LEVEL_KEYS = ("high_harm", "note", "script", "ask", "ask_high_harm")
-_PARTS = ("pretext", "ask", "pressure")
-_CUESET_KEYS = ("cues", "not_within", "not_if")
+_LimitRaise = create_model("_LimitRaise", __base__=DataModel, **_LIMIT_RAISE_FIELDS)
 
 
-class _Loader:
-    """Validates the raw YAML; every error names the file and the key."""
+class _Elderly(DataModel):
+    min_age: StrictInt
+    intents: _Intents
+    with_fraud_flags: StrictBool
 
-    def __init__(self, where: str, pinyin_min_chars: int) -> None:
-        self.where = where
-        self.pinyin_min_chars = pinyin_min_chars
+
+class _Repeated(DataModel):
+    min_earlier: StrictInt
+    intents: _Intents
+    cues: _CueSet
+
+
+# The parameters each transaction or customer flag takes.
+_PARAMS: dict[str, type[DataModel]] = {
+    "large_amount": _LargeAmount,
+    "unusual_amount": _UnusualAmount,
+    "new_payee": _NewPayee,
+    "blacklisted_payee": _NoParams,
+    "limit_raise_before_transfer": _LimitRaise,
+    "elderly": _Elderly,
+    "repeated_attempts": _Repeated,
+}
+assert set(_PARAMS) == set(TRANSACTION_FLAGS + CUSTOMER_FLAGS)
+
+
+def _flag_model(code: str) -> type[DataModel]:
+    """The shape of one flag's entry: its category fixed, its own parameters."""
+    if FLAG_CATEGORY[code] == "fraud":
+        return _FraudFlag
+    params = _PARAMS[code]
+    fields: dict[str, Any] = {
+        "category": (Annotated[str, one_of((FLAG_CATEGORY[code],), "category")], ...),
+        "params": (params, params() if not params.model_fields else ...),
+    }
+    return create_model(f"_Flag_{code}", __base__=_Flag, **fields)
+
+
+# One key per flag code of taxonomy.md, each required: a missing or
+# misspelt code is named with the valid ones.
+_FLAG_FIELDS: dict[str, Any] = {code: (_flag_model(code), ...) for code in ALL_FLAGS}
+_Flags = create_model("_Flags", __base__=DataModel, **_FLAG_FIELDS)
+
+
+_Codes = Annotated[tuple[_Code, ...], Field(min_length=1)]
+
+
+class _Combination(DataModel):
+    any_of: Annotated[
+        tuple[Annotated[tuple[_Code, ...], Field(min_length=1)], ...], Field(min_length=1)
+    ]
+    min_level: _Level
+
+
+class _FraudLevels(DataModel):
+    high_harm: tuple[_FraudCode, ...]
+    note: _Level
+    script: _Level
+    ask: _Level
+    ask_high_harm: _Level
+
+
+class _Levels(DataModel):
+    thresholds: Annotated[dict[_Level, Annotated[Number, Field(gt=0, le=1)]], Field(min_length=1)]
+    high_flags: tuple[_Code, ...] = ()
+    supporting_cues: tuple[_FraudCode, ...] = ()
+    combinations: tuple[_Combination, ...] = ()
+    fraud: _FraudLevels
+
+
+_Kinds = Annotated[dict[str, _CueSet], Field(min_length=1)]
+
+
+class _Parts(DataModel):
+    pretext: _Kinds
+    ask: _Kinds
+    pressure: _Kinds
+
+
+class RulesFile(DataModel):
+    """The shape of ``rules.yaml`` (validated with file, line and choices)."""
+
+    version: Literal[1] = 1
+    pinyin_min_chars: Annotated[StrictInt, Field(ge=1)] = 2
+    terms: dict[str, Annotated[tuple[_TermText, ...], Field(min_length=1)]] = Field(
+        default_factory=dict
+    )
+    parts: _Parts
+    flags: _Flags  # type: ignore[valid-type]
+    levels: _Levels
+    # The learned detector's thresholds; voice_agent.risk.semantic_data validates them.
+    semantic: Any = None
+
+
+# ---------------------------------------------------------------- compiling
+
+
+class _Compiler:
+    """Turns the validated file into matching terms; notes every problem it finds."""
+
+    def __init__(self, parsed: Parsed[RulesFile]) -> None:
+        self.parsed = parsed
+        self.pinyin_min_chars = parsed.data.pinyin_min_chars
         self.sets: dict[str, tuple[Term, ...]] = {}
         self.terms: dict[tuple[str, bool], Term] = {}
+        self.issues: list[DataIssue] = []
 
-    def fail(self, key: str, message: str, choices: Iterable[str] = ()) -> ConfigError:
-        valid = ", ".join(choices)
-        return ConfigError(
-            f"{self.where}: {key}: {message}" + (f" (valid: {valid})" if valid else "")
-        )
+    def fail(self, path: Path_, message: str, choices: Sequence[str] = ()) -> None:
+        self.issues.append(self.parsed.issue(path, message, choices))
 
-    def term(self, raw: Any, key: str) -> tuple[Term, ...]:
-        if not isinstance(raw, str) or not raw.strip() or raw.strip() in ("@", "="):
-            raise self.fail(key, f"a term must be a non-empty string, got {raw!r}")
-        raw = raw.strip()
+    def term(self, raw: str, path: Path_) -> tuple[Term, ...]:
         if raw.startswith("@"):
             if raw[1:] not in self.sets:
-                raise self.fail(key, f"unknown term set {raw!r}", ("@" + s for s in self.sets))
+                self.fail(path, f"unknown term set {raw!r}", ["@" + s for s in self.sets])
+                return ()
             return self.sets[raw[1:]]
         chars_only = raw.startswith("=")
         text = (raw[1:] if chars_only else raw).lower()
@@ -122,317 +285,146 @@ class _Loader:
         self.terms[(text, chars_only)] = made
         return (made,)
 
-    def group(self, raw: Any, key: str) -> tuple[Term, ...]:
-        items = raw if isinstance(raw, list) else [raw]
-        if not items:
-            raise self.fail(key, "a group needs at least one term")
+    def group(self, items: Sequence[str], path: Path_) -> tuple[Term, ...]:
         out: list[Term] = []
         for i, item in enumerate(items):
-            for t in self.term(item, f"{key}[{i}]"):
+            for t in self.term(item, (*path, i)):
                 if t not in out:
                     out.append(t)
         return tuple(out)
 
-    def pattern(self, raw: Any, key: str) -> Pattern:
-        kinds = ("any", "all", "within")
-        if not isinstance(raw, dict):
-            raise self.fail(key, "a pattern must be a mapping with 'any' or 'all'", kinds)
-        for k in raw:
-            if k not in kinds:
-                raise self.fail(f"{key}.{k}", "unknown pattern key", kinds)
-        within = raw.get("within")
-        if within is not None and (not isinstance(within, int) or within < 1):
-            raise self.fail(f"{key}.within", "must be a positive number of characters")
-        if ("any" in raw) == ("all" in raw):
-            raise self.fail(key, "give exactly one of 'any' or 'all'", ("any", "all"))
-        if "any" in raw:
-            if not isinstance(raw["any"], list):
-                raise self.fail(f"{key}.any", "must be a list of terms")
-            return Pattern((self.group(raw["any"], f"{key}.any"),), within)
-        groups = raw["all"]
-        if not isinstance(groups, list) or len(groups) < 2:
-            raise self.fail(f"{key}.all", "must list at least two groups")
+    def pattern(self, p: _Pattern, path: Path_) -> Pattern:
+        if p.any is not None:
+            return Pattern((self.group(p.any, (*path, "any")),), p.within)
+        groups = p.all or ()
         return Pattern(
-            tuple(self.group(g, f"{key}.all[{i}]") for i, g in enumerate(groups)), within
+            tuple(self.group(g, (*path, "all", i)) for i, g in enumerate(groups)), p.within
         )
 
-    def patterns(self, raw: Any, key: str) -> tuple[Pattern, ...]:
-        if raw is None:
-            return ()
-        if not isinstance(raw, list):
-            raise self.fail(key, "must be a list of patterns")
-        return tuple(self.pattern(p, f"{key}[{i}]") for i, p in enumerate(raw))
+    def patterns(self, ps: Sequence[_Pattern], path: Path_) -> tuple[Pattern, ...]:
+        return tuple(self.pattern(p, (*path, i)) for i, p in enumerate(ps))
 
-    def cueset(self, raw: Mapping[str, Any], key: str, need_cues: bool = True) -> CueSet:
-        cues = self.patterns(raw.get("cues"), f"{key}.cues")
-        if need_cues and not cues:
-            raise self.fail(f"{key}.cues", "needs at least one pattern")
+    def cueset(self, c: _CueSet, path: Path_) -> CueSet:
         return CueSet(
-            cues,
-            self.patterns(raw.get("not_within"), f"{key}.not_within"),
-            self.patterns(raw.get("not_if"), f"{key}.not_if"),
+            self.patterns(c.cues, (*path, "cues")),
+            self.patterns(c.not_within, (*path, "not_within")),
+            self.patterns(c.not_if, (*path, "not_if")),
         )
-
-    def level(self, raw: Any, key: str) -> str:
-        if raw not in RISK_LEVELS:
-            raise self.fail(key, f"bad level {raw!r}", RISK_LEVELS)
-        return str(raw)
-
-    def codes(self, raw: Any, key: str) -> tuple[str, ...]:
-        if not isinstance(raw, list):
-            raise self.fail(key, "must be a list of flag codes", ALL_FLAGS)
-        for i, code in enumerate(raw):
-            if code not in ALL_FLAGS:
-                raise self.fail(f"{key}[{i}]", f"unknown flag code {code!r}", ALL_FLAGS)
-        return tuple(raw)
-
-    def intents(self, raw: Any, key: str) -> tuple[str, ...]:
-        if not isinstance(raw, list) or not all(isinstance(x, str) and x for x in raw):
-            raise self.fail(key, "must be a list of intent codes")
-        return tuple(raw)
 
 
 def load_rules(path: Path | None = None) -> RuleSet:
     """Load, validate and compile a rules file; None loads the shipped rules.yaml.
 
     Raises:
-        ConfigError: the file cannot be read or parsed, or a key is invalid;
-            the message names the file, the key and the valid choices.
+        ConfigError: the file cannot be read or parsed, or keys are invalid;
+            every problem is named with the file, the line, the key and the
+            valid choices.
     """
-    text, where = read_data_file(path, "rules.yaml", "rules file")
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{where}: not valid YAML: {exc}") from exc
-    return compile_rules(raw, where)
-
-
-def compile_rules(raw: Any, where: str) -> RuleSet:
-    """Validate an already-parsed rules mapping (``where`` names it in errors)."""
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: expected a mapping with keys {', '.join(_TOP_KEYS)}")
-    for k in raw:
-        if k not in _TOP_KEYS:
-            valid = ", ".join(_TOP_KEYS)
-            raise ConfigError(f"{where}: {k}: unknown top-level key (valid: {valid})")
-    pmc = raw.get("pinyin_min_chars", 2)
-    if not isinstance(pmc, int) or pmc < 1:
-        raise ConfigError(f"{where}: pinyin_min_chars: must be a positive integer")
-    ld = _Loader(where, pmc)
-
-    sets = raw.get("terms") or {}
-    if not isinstance(sets, dict):
-        raise ld.fail("terms", "must map a set name to a list of terms")
-    for name, items in sets.items():  # in file order, so a set may use an earlier one
-        if not isinstance(items, list):
-            raise ld.fail(f"terms.{name}", "must be a list of terms")
-        ld.sets[str(name)] = ld.group(items, f"terms.{name}")
-
-    flags_raw = raw.get("flags")
-    if not isinstance(flags_raw, dict):
-        raise ld.fail("flags", "must map each flag code to its definition", ALL_FLAGS)
-    for code in flags_raw:
-        if code not in ALL_FLAGS:
-            raise ld.fail(f"flags.{code}", "unknown flag code", ALL_FLAGS)
-    missing = [c for c in ALL_FLAGS if c not in flags_raw]
-    if missing:
-        raise ld.fail("flags", f"missing flag(s) {', '.join(missing)}", ALL_FLAGS)
+    text, where = read_text(path, "voice_agent.risk", "rules.yaml", "rules file")
+    parsed = parse_data(RulesFile, text, where)
+    f = parsed.data
+    ld = _Compiler(parsed)
+    for name, items in f.terms.items():  # in file order, so a set may use an earlier one
+        ld.sets[name] = ld.group(items, ("terms", name))
 
     flags: dict[str, FlagRule] = {}
-    params: dict[str, dict[str, Any]] = {}
     for code in ALL_FLAGS:
-        spec = flags_raw[code]
-        key = f"flags.{code}"
-        if not isinstance(spec, dict):
-            raise ld.fail(key, "must be a mapping", _FLAG_KEYS)
-        allowed = _FRAUD_KEYS if FLAG_CATEGORY[code] == "fraud" else (*_FLAG_KEYS, "params")
-        for k in spec:
-            if k not in allowed:
-                raise ld.fail(f"{key}.{k}", "unknown key", allowed)
-        category = spec.get("category")
-        if category not in CATEGORIES:
-            raise ld.fail(f"{key}.category", f"bad category {category!r}", CATEGORIES)
-        if category != FLAG_CATEGORY[code]:
-            raise ld.fail(f"{key}.category", f"{code} belongs to {FLAG_CATEGORY[code]!r}")
-        weight = spec.get("weight")
-        if not isinstance(weight, (int, float)) or isinstance(weight, bool) or not 0 <= weight < 1:
-            raise ld.fail(f"{key}.weight", "must be a number in [0, 1)")
-        for k in ("name", "advice"):
-            if not isinstance(spec.get(k), str) or not spec[k].strip():
-                raise ld.fail(f"{key}.{k}", "must be a non-empty string")
-        enabled = spec.get("enabled", True)
-        if not isinstance(enabled, bool):
-            raise ld.fail(f"{key}.enabled", "must be true or false")
-        cueset = ld.cueset(spec, key) if category == "fraud" else CueSet()
-        # A script is matched like a cue, with the flag's own hard negatives.
-        scripts = CueSet(
-            ld.patterns(spec.get("scripts"), f"{key}.scripts"), cueset.not_within, cueset.not_if
-        )
+        spec = getattr(f.flags, code)
+        key: Path_ = ("flags", code)
+        if isinstance(spec, _FraudFlag):
+            cueset = ld.cueset(spec, key)
+            # A script is matched like a cue, with the flag's own hard negatives.
+            scripts = CueSet(
+                ld.patterns(spec.scripts, (*key, "scripts")), cueset.not_within, cueset.not_if
+            )
+        else:
+            cueset = scripts = CueSet()
         flags[code] = FlagRule(
-            code, category, spec["name"].strip(), float(weight), spec["advice"].strip(),
-            enabled, cueset, scripts,
+            code, spec.category, spec.name, float(spec.weight), spec.advice, spec.enabled,
+            cueset, scripts,
         )  # fmt: skip
-        if category != "fraud":
-            params[code] = _params(ld, code, spec.get("params"), f"{key}.params")
 
-    transaction = _transaction(ld, params)
-    levels = _levels(ld, raw.get("levels"), {c: r.weight for c, r in flags.items()})
-    parts = _parts(ld, raw.get("parts"))
+    transaction = _transaction(ld, f.flags)
+    levels = _levels(ld, f.levels, {c: r.weight for c, r in flags.items()})
+    parts = PartRules(
+        *(
+            {
+                kind: ld.cueset(c, ("parts", part, kind))
+                for kind, c in getattr(f.parts, part).items()
+            }
+            for part in ("pretext", "ask", "pressure")
+        )
+    )
+    if ld.issues:
+        raise DataFileError(where, ld.issues)
     return RuleSet(where, flags, transaction, levels, parts, tuple(ld.terms.values()))
 
 
-def _parts(ld: _Loader, raw: Any) -> PartRules:
-    """``parts:``: for each of pretext/ask/pressure, kind name → cue set."""
-    if not isinstance(raw, dict):
-        raise ld.fail("parts", "must map each part to its kinds", _PARTS)
-    for k in raw:
-        if k not in _PARTS:
-            raise ld.fail(f"parts.{k}", "unknown part", _PARTS)
-    out: dict[str, dict[str, CueSet]] = {}
-    for part in _PARTS:
-        kinds = raw.get(part)
-        if not isinstance(kinds, dict) or not kinds:
-            raise ld.fail(f"parts.{part}", "must map a kind name to its cues", _CUESET_KEYS)
-        out[part] = {}
-        for kind, spec in kinds.items():
-            key = f"parts.{part}.{kind}"
-            if not isinstance(spec, dict):
-                raise ld.fail(key, "must be a mapping", _CUESET_KEYS)
-            for k in spec:
-                if k not in _CUESET_KEYS:
-                    raise ld.fail(f"{key}.{k}", "unknown key", _CUESET_KEYS)
-            out[part][str(kind)] = ld.cueset(spec, key)
-    return PartRules(out["pretext"], out["ask"], out["pressure"])
+def _transaction(ld: _Compiler, flags: Any) -> TransactionRules:
+    def p(code: str) -> Any:
+        return getattr(flags, code).params
 
+    def at(code: str, *rest: str) -> Path_:
+        return ("flags", code, "params", *rest)
 
-def _params(ld: _Loader, code: str, raw: Any, key: str) -> dict[str, Any]:
-    schema = PARAM_SCHEMA[code]
-    raw = raw or {}
-    if not isinstance(raw, dict):
-        raise ld.fail(key, "must be a mapping", schema)
-    for k, v in raw.items():
-        if k not in schema:
-            raise ld.fail(f"{key}.{k}", "unknown parameter", schema)
-        want = schema[k]
-        ok = isinstance(v, (int, float)) and not isinstance(v, bool) if want is float else (
-            isinstance(v, want) and not (want is int and isinstance(v, bool))
-        )  # fmt: skip
-        if not ok:
-            raise ld.fail(f"{key}.{k}", f"must be of type {want.__name__}")
-    missing = [k for k in schema if k not in raw]
-    if missing:
-        raise ld.fail(key, f"missing parameter(s) {', '.join(missing)}", schema)
-    return raw
-
-
-def _transaction(ld: _Loader, p: Mapping[str, dict[str, Any]]) -> TransactionRules:
-    lr = p["limit_raise_before_transfer"]
-    ra = p["repeated_attempts"]
-    base = "flags.limit_raise_before_transfer.params"
-    for sub in ("raise", "lower", "transfer"):
-        for k in lr[sub]:
-            if k not in _CUESET_KEYS:
-                raise ld.fail(f"{base}.{sub}.{k}", "unknown key", _CUESET_KEYS)
-    for k in ra["cues"]:
-        if k not in _CUESET_KEYS:
-            raise ld.fail(f"flags.repeated_attempts.params.cues.{k}", "unknown key", _CUESET_KEYS)
-    ua = p["unusual_amount"]
+    lr, ra, ua = p("limit_raise_before_transfer"), p("repeated_attempts"), p("unusual_amount")
     return TransactionRules(
-        large_threshold=p["large_amount"]["threshold"],
-        large_intents=ld.intents(p["large_amount"]["intents"], "flags.large_amount.params.intents"),
-        unusual_max_multiple=float(ua["max_multiple"]),
-        unusual_median_multiple=float(ua["median_multiple"]),
-        unusual_min_past=ua["min_past_transfers"],
-        unusual_intents=ld.intents(ua["intents"], "flags.unusual_amount.params.intents"),
-        new_payee_intents=ld.intents(p["new_payee"]["intents"], "flags.new_payee.params.intents"),
-        limit_intents=ld.intents(lr["limit_intents"], f"{base}.limit_intents"),
-        limit_transfer_intents=ld.intents(lr["transfer_intents"], f"{base}.transfer_intents"),
-        limit_raise=ld.cueset(lr["raise"], f"{base}.raise"),
-        limit_lower=ld.cueset(lr["lower"], f"{base}.lower"),
-        transfer_words=ld.cueset(lr["transfer"], f"{base}.transfer"),
-        elderly_min_age=p["elderly"]["min_age"],
-        elderly_intents=ld.intents(p["elderly"]["intents"], "flags.elderly.params.intents"),
-        elderly_with_fraud=p["elderly"]["with_fraud_flags"],
-        repeated_min_earlier=ra["min_earlier"],
-        repeated_intents=ld.intents(ra["intents"], "flags.repeated_attempts.params.intents"),
-        repeated_cues=ld.cueset(ra["cues"], "flags.repeated_attempts.params.cues"),
+        large_threshold=p("large_amount").threshold,
+        large_intents=p("large_amount").intents,
+        unusual_max_multiple=float(ua.max_multiple),
+        unusual_median_multiple=float(ua.median_multiple),
+        unusual_min_past=ua.min_past_transfers,
+        unusual_intents=ua.intents,
+        new_payee_intents=p("new_payee").intents,
+        limit_intents=lr.limit_intents,
+        limit_transfer_intents=lr.transfer_intents,
+        limit_raise=ld.cueset(getattr(lr, "raise"), at("limit_raise_before_transfer", "raise")),
+        limit_lower=ld.cueset(lr.lower, at("limit_raise_before_transfer", "lower")),
+        transfer_words=ld.cueset(lr.transfer, at("limit_raise_before_transfer", "transfer")),
+        elderly_min_age=p("elderly").min_age,
+        elderly_intents=p("elderly").intents,
+        elderly_with_fraud=p("elderly").with_fraud_flags,
+        repeated_min_earlier=ra.min_earlier,
+        repeated_intents=ra.intents,
+        repeated_cues=ld.cueset(ra.cues, at("repeated_attempts", "cues")),
     )
 
 
-def _levels(ld: _Loader, raw: Any, weights: Mapping[str, float]) -> LevelPolicy:
-    if not isinstance(raw, dict):
-        raise ld.fail("levels", "must be a mapping", _LEVEL_KEYS)
-    for k in raw:
-        if k not in _LEVEL_KEYS:
-            raise ld.fail(f"levels.{k}", "unknown key", _LEVEL_KEYS)
-    th = raw.get("thresholds")
-    if not isinstance(th, dict) or not th:
-        raise ld.fail("levels.thresholds", "must map a level to its minimum score", RISK_LEVELS[1:])
-    thresholds: list[tuple[str, float]] = []
-    for level, minimum in th.items():
-        ld.level(level, f"levels.thresholds.{level}")
-        if not isinstance(minimum, (int, float)) or not 0 < minimum <= 1:
-            raise ld.fail(f"levels.thresholds.{level}", "must be a score in (0, 1]")
-        thresholds.append((str(level), float(minimum)))
-    thresholds.sort(key=lambda lv: RISK_LEVELS.index(lv[0]))
+def _levels(ld: _Compiler, raw: _Levels, weights: dict[str, float]) -> LevelPolicy:
+    thresholds = sorted(
+        ((level, float(m)) for level, m in raw.thresholds.items()),
+        key=lambda lv: RISK_LEVELS.index(lv[0]),
+    )
     if [m for _, m in thresholds] != sorted(m for _, m in thresholds):
-        raise ld.fail("levels.thresholds", "higher levels need higher minimum scores")
-    combos: list[Combination] = []
-    for i, c in enumerate(raw.get("combinations") or []):
-        key = f"levels.combinations[{i}]"
-        if not isinstance(c, dict) or set(c) != {"any_of", "min_level"}:
-            raise ld.fail(key, "needs exactly the keys", ("any_of", "min_level"))
-        if not isinstance(c["any_of"], list) or not c["any_of"]:
-            raise ld.fail(f"{key}.any_of", "must be a list of flag-code lists")
-        groups = tuple(ld.codes(g, f"{key}.any_of[{j}]") for j, g in enumerate(c["any_of"]))
-        combos.append(Combination(groups, ld.level(c["min_level"], f"{key}.min_level")))
-    supporting = ld.codes(raw.get("supporting_cues", []), "levels.supporting_cues")
-    for i, code in enumerate(supporting):
-        if FLAG_CATEGORY[code] != "fraud":
-            key = f"levels.supporting_cues[{i}]"
-            raise ld.fail(key, f"{code!r} is not a fraud flag", FRAUD_FLAGS)
+        ld.fail(("levels", "thresholds"), "higher levels need higher minimum scores")
+    fraud = raw.fraud
     return LevelPolicy(
-        weights=dict(weights),
+        weights=weights,
         thresholds=tuple(thresholds),
-        high_flags=frozenset(ld.codes(raw.get("high_flags", []), "levels.high_flags")),
-        supporting_cues=frozenset(supporting),
-        combinations=tuple(combos),
-        fraud=_fraud_levels(ld, raw.get("fraud")),
+        high_flags=frozenset(raw.high_flags),
+        supporting_cues=frozenset(raw.supporting_cues),
+        combinations=tuple(Combination(c.any_of, c.min_level) for c in raw.combinations),
+        fraud=FraudLevels(
+            frozenset(fraud.high_harm), fraud.note, fraud.script, fraud.ask, fraud.ask_high_harm
+        ),
     )
 
 
-def _fraud_levels(ld: _Loader, raw: Any) -> FraudLevels:
-    if not isinstance(raw, dict):
-        raise ld.fail("levels.fraud", "must be a mapping", _FRAUD_LEVEL_KEYS)
-    for k in raw:
-        if k not in _FRAUD_LEVEL_KEYS:
-            raise ld.fail(f"levels.fraud.{k}", "unknown key", _FRAUD_LEVEL_KEYS)
-    missing = [k for k in _FRAUD_LEVEL_KEYS if k not in raw]
-    if missing:
-        raise ld.fail("levels.fraud", f"missing key(s) {', '.join(missing)}", _FRAUD_LEVEL_KEYS)
-    harm = ld.codes(raw["high_harm"], "levels.fraud.high_harm")
-    for i, code in enumerate(harm):
-        if FLAG_CATEGORY[code] != "fraud":
-            raise ld.fail(
-                f"levels.fraud.high_harm[{i}]", f"{code!r} is not a fraud flag", FRAUD_FLAGS
-            )
-    lv = {k: ld.level(raw[k], f"levels.fraud.{k}") for k in _FRAUD_LEVEL_KEYS[1:]}
-    return FraudLevels(frozenset(harm), lv["note"], lv["script"], lv["ask"], lv["ask_high_harm"])
+class _BlacklistRow(DataModel):
+    account: AccountNumber
 
 
 def load_blacklist(path: Path | None = None) -> frozenset[str]:
     """Read blacklisted payee accounts (one per line, '#' comments); None = shipped list.
 
     Raises:
-        ConfigError: unreadable file, or a line that is not a 16-19 digit account.
+        ConfigError: unreadable file, or lines that are not 16-19 digit
+            accounts (every one, at file:line).
     """
-    text, where = read_data_file(path, "blacklist.txt", "blacklist")
-    accounts: set[str] = set()
-    for n, line in enumerate(text.splitlines(), start=1):
-        entry = line.split("#", 1)[0].strip().replace(" ", "")
-        if not entry:
-            continue
-        if not (entry.isdigit() and 16 <= len(entry) <= 19):
-            raise ConfigError(f"{where}: line {n}: {entry!r} is not a 16-19 digit account number")
-        accounts.add(entry)
-    return frozenset(accounts)
+    text, where = read_text(path, "voice_agent.risk", "blacklist.txt", "blacklist")
+    issues: list[DataIssue] = []
+    rows = ((n, {"account": line.strip().replace(" ", "")}) for n, line in data_lines(text))
+    accounts = validate_rows(_BlacklistRow, rows, where, issues)
+    if issues:
+        raise DataFileError(where, issues)
+    return frozenset(row.account for _, row in accounts)

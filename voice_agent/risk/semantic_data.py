@@ -10,21 +10,26 @@ the file, the key and the valid choices.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-import yaml
+from pydantic import BeforeValidator, ConfigDict, Field, StrictBool, StringConstraints
 
-from models.errors import ConfigError
-from voice_agent.risk.datafile import read_data_file
+from models.datafile import (
+    DataFileError,
+    DataIssue,
+    DataModel,
+    Number,
+    json_rows,
+    one_of,
+    parse_data,
+    read_text,
+    validate_rows,
+)
 from voice_agent.risk.model import FRAUD_FLAGS
 
-_EXAMPLE_KEYS = ("version", "catalog", "flags", "legitimate")
-_CATALOG_KEYS = ("exclude_intents", "exclude_examples")
-_SEMANTIC_KEYS = ("enabled", "c", "thresholds")
 EVERYDAY_TOPICS = (
     "delivery",
     "food",
@@ -38,9 +43,65 @@ EVERYDAY_TOPICS = (
     "family",
 )
 EVERYDAY_SPLITS = ("train", "test")
-_EVERYDAY_KEYS = ("text", "topic", "dialect", "split", "source")
 _DIALECTS = ("mandarin", "shanghainese")
 _SOURCES = ("hand", "template")
+
+_Sentence = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+_Sentences = Annotated[tuple[_Sentence, ...], Field(min_length=1)]
+_FraudCode = Annotated[str, one_of(FRAUD_FLAGS, "fraud flag code")]
+
+
+def _as_example(value: Any) -> Any:
+    return {"text": value} if isinstance(value, str) else value
+
+
+class _Example(DataModel):
+    """A sentence showing a flag, and any other flags it clearly shows too."""
+
+    text: _Sentence
+    also: tuple[_FraudCode, ...] = ()
+
+
+class _Catalog(DataModel):
+    exclude_intents: tuple[str, ...] = ()
+    exclude_examples: tuple[str, ...] = ()
+
+
+class ExamplesFile(DataModel):
+    """The shape of ``fraud_examples.yaml`` (validated with file, line and choices)."""
+
+    version: Literal[1] = 1
+    catalog: _Catalog = _Catalog()
+    # An entry is a sentence, or {text: ..., also: [other flags]}.
+    flags: dict[
+        _FraudCode,
+        Annotated[
+            tuple[Annotated[_Example, BeforeValidator(_as_example)], ...], Field(min_length=1)
+        ],
+    ]
+    legitimate: _Sentences
+
+
+class _Semantic(DataModel):
+    enabled: StrictBool = True
+    c: Annotated[Number, Field(gt=0)] = 10.0
+    thresholds: dict[_FraudCode, Annotated[Number, Field(gt=0, lt=1)]]
+
+
+class _RulesWithSemantic(DataModel):
+    """rules.yaml as the detector reads it: only its ``semantic:`` section."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    semantic: _Semantic
+
+
+class _EverydayRow(DataModel):
+    text: _Sentence
+    topic: Annotated[str, one_of(EVERYDAY_TOPICS, "topic")]
+    dialect: Annotated[str, one_of(_DIALECTS, "dialect")]
+    split: Annotated[str, one_of(EVERYDAY_SPLITS, "split")]
+    source: Annotated[str, one_of(_SOURCES, "source")]
 
 
 @dataclass(frozen=True)
@@ -80,30 +141,6 @@ class SemanticConfig:
     thresholds: Mapping[str, float]
 
 
-def _read(path: Path | None, package_file: str) -> tuple[Any, str]:
-    text, where = read_data_file(path, package_file, "file")
-    try:
-        return yaml.safe_load(text), where
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{where}: not valid YAML: {exc}") from exc
-
-
-def _fail(where: str, key: str, message: str, choices: Sequence[str] = ()) -> ConfigError:
-    valid = f" (valid: {', '.join(choices)})" if choices else ""
-    return ConfigError(f"{where}: {key}: {message}{valid}")
-
-
-def _sentences(raw: Any, where: str, key: str) -> list[str]:
-    if not isinstance(raw, list) or not raw:
-        raise _fail(where, key, "must be a non-empty list of sentences")
-    out = []
-    for i, s in enumerate(raw):
-        if not isinstance(s, str) or not s.strip():
-            raise _fail(where, f"{key}[{i}]", "must be a non-empty string")
-        out.append(s.strip())
-    return out
-
-
 def load_examples(
     path: Path | None = None,
     catalog_examples: Mapping[str, Sequence[str]] | None = None,
@@ -124,51 +161,25 @@ def load_examples(
         ConfigError: unreadable file, unknown key or flag code, empty list;
             the message names the file, the key and the valid choices.
     """
-    raw, where = _read(path, "fraud_examples.yaml")
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: expected a mapping with keys {', '.join(_EXAMPLE_KEYS)}")
-    for k in raw:
-        if k not in _EXAMPLE_KEYS:
-            raise _fail(where, str(k), "unknown top-level key", _EXAMPLE_KEYS)
-    flags = raw.get("flags")
-    if not isinstance(flags, dict):
-        raise _fail(where, "flags", "must map each fraud flag code to sentences", FRAUD_FLAGS)
+    text, where = read_text(path, "voice_agent.risk", "fraud_examples.yaml", "fraud examples")
+    parsed = parse_data(ExamplesFile, text, where)
+    f = parsed.data
+    missing = [c for c in FRAUD_FLAGS if c not in f.flags]
+    if missing:
+        issue = parsed.issue(("flags",), f"missing flag(s) {', '.join(missing)}", FRAUD_FLAGS)
+        raise DataFileError(where, [issue])
     texts: list[str] = []
     labels: list[frozenset[str]] = []
-    for code, items in flags.items():
-        if code not in FRAUD_FLAGS:
-            raise _fail(where, f"flags.{code}", "unknown fraud flag code", FRAUD_FLAGS)
-        if not isinstance(items, list) or not items:
-            raise _fail(where, f"flags.{code}", "must be a non-empty list of sentences")
-        for i, item in enumerate(items):
-            key = f"flags.{code}[{i}]"
-            also: list[str] = []
-            if isinstance(item, dict):
-                if set(item) - {"text", "also"} or "text" not in item:
-                    raise _fail(where, key, "a mapping needs 'text' and optional 'also'")
-                also = item.get("also") or []
-                if not isinstance(also, list) or any(a not in FRAUD_FLAGS for a in also):
-                    raise _fail(where, f"{key}.also", "must list fraud flag codes", FRAUD_FLAGS)
-                item = item["text"]
-            if not isinstance(item, str) or not item.strip():
-                raise _fail(where, key, "must be a non-empty string")
-            texts.append(item.strip())
-            labels.append(frozenset([code, *also]))
-    missing = [c for c in FRAUD_FLAGS if c not in flags]
-    if missing:
-        raise _fail(where, "flags", f"missing flag(s) {', '.join(missing)}", FRAUD_FLAGS)
-    for s in _sentences(raw.get("legitimate"), where, "legitimate"):
-        texts.append(s)
+    for code, shown in f.flags.items():
+        for example in shown:
+            texts.append(example.text)
+            labels.append(frozenset([code, *example.also]))
+    for sentence in f.legitimate:
+        texts.append(sentence)
         labels.append(frozenset())
     n_curated = len(texts)
-    cat = raw.get("catalog") or {}
-    if not isinstance(cat, dict):
-        raise _fail(where, "catalog", "must be a mapping", _CATALOG_KEYS)
-    for k in cat:
-        if k not in _CATALOG_KEYS:
-            raise _fail(where, f"catalog.{k}", "unknown key", _CATALOG_KEYS)
-    skip_intents = set(cat.get("exclude_intents") or [])
-    skip_texts = set(cat.get("exclude_examples") or [])
+    skip_intents = set(f.catalog.exclude_intents)
+    skip_texts = set(f.catalog.exclude_examples)
     seen = set(texts)
     for intent, examples in (catalog_examples or {}).items():
         if intent in skip_intents:
@@ -210,40 +221,14 @@ def load_everyday(path: Path | None = None) -> tuple[EverydayCall, ...]:
             unknown key or a bad topic/dialect/split/source; the message names
             the file, the line and the valid choices.
     """
-    text, where = read_data_file(path, "everyday_calls.jsonl", "everyday calls")
-    rows: list[EverydayCall] = []
-    choices = {
-        "topic": EVERYDAY_TOPICS,
-        "dialect": _DIALECTS,
-        "split": EVERYDAY_SPLITS,
-        "source": _SOURCES,
-    }
-    for n, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        at = f"line {n}"
-        try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise _fail(where, at, f"not valid JSON: {exc.msg}") from exc
-        if not isinstance(raw, dict):
-            raise _fail(where, at, "must be a JSON object", _EVERYDAY_KEYS)
-        for k in raw:
-            if k not in _EVERYDAY_KEYS:
-                raise _fail(where, f"{at}: {k}", "unknown key", _EVERYDAY_KEYS)
-        if not isinstance(raw.get("text"), str) or not raw["text"].strip():
-            raise _fail(where, f"{at}: text", "must be a non-empty string")
-        for k, valid in choices.items():
-            if raw.get(k) not in valid:
-                raise _fail(where, f"{at}: {k}", f"bad value {raw.get(k)!r}", valid)
-        rows.append(
-            EverydayCall(
-                raw["text"].strip(), raw["topic"], raw["dialect"], raw["split"], raw["source"]
-            )
-        )
-    if not rows:
-        raise _fail(where, "file", "has no rows")
-    return tuple(rows)
+    text, where = read_text(path, "voice_agent.risk", "everyday_calls.jsonl", "everyday calls")
+    issues: list[DataIssue] = []
+    rows = validate_rows(_EverydayRow, json_rows(text, where, issues), where, issues)
+    if not rows and not issues:
+        issues.append(DataIssue(where, None, "file", "has no rows"))
+    if issues:
+        raise DataFileError(where, issues)
+    return tuple(EverydayCall(r.text, r.topic, r.dialect, r.split, r.source) for _, r in rows)
 
 
 def catalog_examples() -> dict[str, list[str]]:
@@ -253,45 +238,19 @@ def catalog_examples() -> dict[str, list[str]]:
     return {code: [e.text for e in spec.examples] for code, spec in Catalog.load().intents.items()}
 
 
-def parse_semantic(raw: Any, where: str) -> SemanticConfig:
-    """Validate rules.yaml's ``semantic:`` section (``where`` names the file).
-
-    Raises:
-        ConfigError: unknown key or flag code, threshold outside (0, 1),
-            missing flag; the message names the file, key and valid choices.
-    """
-    if not isinstance(raw, dict):
-        raise _fail(where, "semantic", "must be a mapping", _SEMANTIC_KEYS)
-    for k in raw:
-        if k not in _SEMANTIC_KEYS:
-            raise _fail(where, f"semantic.{k}", "unknown key", _SEMANTIC_KEYS)
-    enabled = raw.get("enabled", True)
-    if not isinstance(enabled, bool):
-        raise _fail(where, "semantic.enabled", "must be true or false")
-    c = raw.get("c", 10.0)
-    if not isinstance(c, (int, float)) or isinstance(c, bool) or c <= 0:
-        raise _fail(where, "semantic.c", "must be a positive number")
-    th = raw.get("thresholds")
-    if not isinstance(th, dict):
-        raise _fail(where, "semantic.thresholds", "must map each fraud flag code to a probability")
-    for code, p in th.items():
-        if code not in FRAUD_FLAGS:
-            raise _fail(where, f"semantic.thresholds.{code}", "unknown fraud flag", FRAUD_FLAGS)
-        if not isinstance(p, (int, float)) or isinstance(p, bool) or not 0 < p < 1:
-            raise _fail(where, f"semantic.thresholds.{code}", "must be a probability in (0, 1)")
-    missing = [f for f in FRAUD_FLAGS if f not in th]
-    if missing:
-        raise _fail(where, "semantic.thresholds", f"missing {', '.join(missing)}", FRAUD_FLAGS)
-    return SemanticConfig(enabled, float(c), {k: float(v) for k, v in th.items()})
-
-
 def load_semantic_config(rules_path: Path | None = None) -> SemanticConfig:
     """The ``semantic:`` section of a rules file (None: the shipped rules.yaml).
 
     Raises:
-        ConfigError: unreadable file, or the section is missing or invalid.
+        ConfigError: unreadable file, or the section is missing or invalid
+            (unknown key or flag code, a threshold outside (0, 1), a missing
+            flag); every problem with the file, the line and the choices.
     """
-    raw, where = _read(rules_path, "rules.yaml")
-    if not isinstance(raw, dict) or "semantic" not in raw:
-        raise _fail(where, "semantic", "missing section", _SEMANTIC_KEYS)
-    return parse_semantic(raw["semantic"], where)
+    text, where = read_text(rules_path, "voice_agent.risk", "rules.yaml", "rules file")
+    parsed = parse_data(_RulesWithSemantic, text, where)
+    section = parsed.data.semantic
+    missing = [c for c in FRAUD_FLAGS if c not in section.thresholds]
+    if missing:
+        at = ("semantic", "thresholds")
+        raise DataFileError(where, [parsed.issue(at, f"missing {', '.join(missing)}", FRAUD_FLAGS)])
+    return SemanticConfig(section.enabled, float(section.c), dict(section.thresholds))
