@@ -5,16 +5,17 @@ export holds (``model.onnx`` + ``tokens.txt``), with the interface
 sherpa-onnx's ``offline-wenet-ctc-model.cc`` and its CTC recogniser read
 (sherpa-onnx ``scripts/wenet/export-onnx.py``):
 
-* inputs ``x`` (N, T, 80) float fbank frames and ``x_lens`` (N,) int64;
+* inputs ``x`` (N, T, 80) float fbank frames and ``x_lens`` (N,) int64 (opset 17);
 * outputs ``log_probs`` (N, T', V) CTC log-probabilities and
   ``log_probs_lens`` (N,) int64, with T' = T / 4;
 * ONNX metadata ``vocab_size`` and ``subsampling_factor`` (sherpa-onnx
   exits the process without them), plus WeNet's ``model_type`` etc.;
 * ``tokens.txt`` lines ``SYMBOL ID`` with ``<blank>`` at 0.
 
-The network is a randomly initialised strided convolution (the 4x
-subsampling) and a linear CTC head. With ``script`` it also adds a fixed
-per-frame bias that spells that text once (token, blank, token, ...), so
+The network is randomly initialised: WeNet's 4x convolutional subsampling
+(two 3x3 stride-2 convolutions), optional transformer layers, a linear CTC
+head. With ``script`` it also adds a fixed per-frame bias that spells that
+text once (token, blank, token, ...; about 1 s of audio for 12 tokens), so
 sherpa-onnx's real feature extraction, ONNX Runtime forward pass, greedy CTC
 search and symbol table produce a known transcript whatever the audio: a
 stand-in for a trained Wu model that proves the plumbing, not recognition.
@@ -33,24 +34,53 @@ MAX_OUT_FRAMES = 3000  # 120 s of audio at 10 ms frames / 4
 SCRIPT_LOGIT = 30.0
 
 
+def _block(width: int):  # type: ignore[no-untyped-def]
+    """A pre-norm transformer layer written with reshape(-1) so that T stays dynamic in ONNX.
+
+    (torch.nn.TransformerEncoderLayer traced this way bakes the example's
+    length into a Reshape: sherpa-onnx then fails on any other length.)
+    """
+    import torch
+
+    class Block(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.heads = max(1, width // 64)
+            self.ln1 = torch.nn.LayerNorm(width)
+            self.qkv = torch.nn.Linear(width, 3 * width)
+            self.proj = torch.nn.Linear(width, width)
+            self.ln2 = torch.nn.LayerNorm(width)
+            self.ff1 = torch.nn.Linear(width, 4 * width)
+            self.ff2 = torch.nn.Linear(4 * width, width)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            n, h, d = x.shape[0], self.heads, width // self.heads
+            q, k, v = (
+                t.reshape(n, -1, h, d).transpose(1, 2)
+                for t in self.qkv(self.ln1(x)).chunk(3, dim=-1)
+            )
+            att = torch.softmax(q @ k.transpose(-1, -2) / d**0.5, dim=-1) @ v
+            x = x + self.proj(att.transpose(1, 2).reshape(n, -1, width))
+            return x + self.ff2(torch.relu(self.ff1(self.ln2(x))))
+
+    return Block()
+
+
 def _module(vocab: int, script_ids: Sequence[int] | None, width: int, layers: int):  # type: ignore[no-untyped-def]
     import torch
 
     class TinyWenetCtc(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.embed = torch.nn.Conv1d(80, width, kernel_size=3, stride=SUBSAMPLING, padding=1)
-            self.encoder = torch.nn.Sequential(
-                *[
-                    torch.nn.TransformerEncoderLayer(
-                        width,
-                        nhead=max(1, width // 64),
-                        dim_feedforward=4 * width,
-                        batch_first=True,
-                    )
-                    for _ in range(layers)
-                ]
+            # WeNet's Conv2dSubsampling4: two 3x3 stride-2 convolutions, then a projection.
+            self.conv = torch.nn.Sequential(
+                torch.nn.Conv2d(1, width, 3, 2),
+                torch.nn.ReLU(),
+                torch.nn.Conv2d(width, width, 3, 2),
+                torch.nn.ReLU(),
             )
+            self.embed = torch.nn.Linear(width * (((80 - 1) // 2 - 1) // 2), width)
+            self.encoder = torch.nn.Sequential(*[_block(width) for _ in range(layers)])
             self.ctc_lo = torch.nn.Linear(width, vocab)
             bias = torch.zeros(MAX_OUT_FRAMES, vocab)
             if script_ids is not None:
@@ -64,10 +94,13 @@ def _module(vocab: int, script_ids: Sequence[int] | None, width: int, layers: in
         def forward(
             self, x: torch.Tensor, x_lens: torch.Tensor
         ) -> tuple[torch.Tensor, torch.Tensor]:
-            h = torch.relu(self.embed(x.transpose(1, 2))).transpose(1, 2)
-            h = self.encoder(h)
-            logits = self.ctc_lo(h) + self.script[: h.shape[1]].unsqueeze(0)
-            lens = torch.div(x_lens - 1, SUBSAMPLING, rounding_mode="floor") + 1
+            h = self.conv(x.unsqueeze(1))  # (N, C, T', 19)
+            n, c, t, f = h.shape
+            h = self.encoder(self.embed(h.transpose(1, 2).reshape(n, t, c * f)))
+            logits = self.ctc_lo(h) + self.script[:t].unsqueeze(0)
+            lens = torch.div(
+                torch.div(x_lens - 1, 2, rounding_mode="floor") - 1, 2, rounding_mode="floor"
+            )
             return torch.log_softmax(logits, dim=-1), lens
 
     return TinyWenetCtc()
@@ -112,7 +145,7 @@ def build_wenet_dir(
             (x, x_lens),
             str(path),
             dynamo=False,
-            opset_version=13,
+            opset_version=17,
             input_names=["x", "x_lens"],
             output_names=["log_probs", "log_probs_lens"],
             dynamic_axes={
