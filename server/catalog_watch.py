@@ -51,6 +51,7 @@ class CatalogWatcher:
         self.settings = settings
         self.loaded = Loaded(None, None)
         self._lock = threading.Lock()  # the poller and request threads both apply
+        self._reported: set[str] = set()  # models that would not load, logged once each
 
     def start(self, state: Any) -> None:
         """Seed the catalog if the database has none and put it in ``state.catalog``."""
@@ -136,6 +137,9 @@ class CatalogWatcher:
         try:
             return store.load(version)
         except FrontDeskError as exc:  # weights not (yet) on this server's volume
+            if version in self._reported:
+                return None  # tried again every poll, logged once
+            self._reported.add(version)
             log.error(
                 "intent model %s is current in the database but cannot be loaded from %s "
                 "(mount the shared intent_model_dir): %s",

@@ -105,6 +105,9 @@ def list_intents(user: CurrentUser, catalog: CatalogDep) -> UnicodeJSONResponse:
 def _current(request: Request, db: Session) -> CatalogVersion:
     """The database's newest catalog; this server starts serving it if it was behind."""
     state = request.app.state
+    served: CatalogVersion = state.catalog_current
+    if catalog_store.head(db) == served.version:  # one query when nothing changed
+        return served
     current = catalog_store.ensure_catalog(db, state.settings)
     state.catalog_watcher.apply(state, current)
     return current
