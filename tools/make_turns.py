@@ -264,12 +264,14 @@ def misheard(labels: list[dict[str, object]]) -> dict[str, dict[str, object]]:
     }
 
 
-def read_labels() -> list[dict[str, Any]]:
-    return [json.loads(line) for line in LABELS.read_text(encoding="utf-8").splitlines() if line]
+def read_labels(path: Path = LABELS) -> list[dict[str, Any]]:
+    """A JSON-lines label file (``turns.jsonl`` unless told), one dict a line."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
-def write_labels(labels: list[dict[str, Any]]) -> None:
-    with LABELS.open("w", encoding="utf-8") as fh:
+def write_labels(labels: list[dict[str, Any]], path: Path = LABELS) -> None:
+    """Write ``labels`` as JSON lines, Chinese unescaped."""
+    with path.open("w", encoding="utf-8") as fh:
         for label in labels:
             fh.write(json.dumps(label, ensure_ascii=False) + "\n")
 
