@@ -90,18 +90,20 @@ class CatalogWatcher:
         with self.sessions() as session:
             version = catalog_store.head(session)
             model = intent_models.current_version(session)
-            if version == self.loaded.catalog_version and (
-                model is None or model == self.loaded.model_version
-            ):
+            catalog_changed = version != self.loaded.catalog_version
+            model_changed = model is not None and model != self.loaded.model_version
+            if not (catalog_changed or model_changed):
                 return False
-            current = catalog_store.load_version(session, version)
+            if catalog_changed:
+                current = catalog_store.load_version(session, version)
+            else:
+                current = state.catalog_current
         if current is None:  # emptied under us: keep serving what we have
             return False
         classifier = None
-        if model is not None and model != self.loaded.model_version:
+        if model_changed and model is not None:
             classifier = self._model(ModelStore(self.settings.intent_model_dir), model)
-        self.apply(state, current, classifier, model if classifier is not None else None)
-        return True
+        return self.apply(state, current, classifier, model if classifier is not None else None)
 
     def apply(
         self,
@@ -109,16 +111,19 @@ class CatalogWatcher:
         current: catalog_store.CatalogVersion,
         classifier: IntentModel | None = None,
         model_version: str | None = None,
-    ) -> None:
+    ) -> bool:
         """Serve ``current`` (and ``classifier``) from now on (also after this server's edit).
 
         Never goes back: an older version than the one served is ignored (a
         poll that read the database just before this server's own edit).
+
+        Returns:
+            True when something was swapped in.
         """
         with self._lock:
             newer = (self.loaded.catalog_version or 0) < current.version
             if not newer and classifier is None:
-                return
+                return False
             if not newer:
                 current = state.catalog_current
             frontdesk = state.frontdesk
@@ -132,6 +137,7 @@ class CatalogWatcher:
             current.version,
             f" and intent model {model_version}" if model_version else "",
         )
+        return True
 
     def _model(self, store: ModelStore, version: str) -> IntentModel | None:
         try:

@@ -8,14 +8,18 @@ conflict, even when they arrive at the same moment.
 
 from __future__ import annotations
 
+import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 
+from intents.store import ModelMeta
+from server import intent_models
 from server.app import create_app
 from tests.server.conftest import Live
 from voice_agent.service import FrontDesk
@@ -175,3 +179,42 @@ def test_another_server_on_the_database_serves_the_edit(
         assert "bill_payment" in state.catalog.intents
         assert "bill_payment" in state.frontdesk.catalog.intents
         assert state.catalog_current.version == 2
+
+
+def test_a_call_keeps_its_catalog_and_an_unloadable_model_is_not_swapped_in(
+    live: Live, caplog: pytest.LogCaptureFixture
+) -> None:
+    state = live.app.state
+    product = live.staff("fay", "product")
+    in_call = state.frontdesk  # what a call that started now holds
+    r = httpx.post(
+        f"{live.url}/api/catalog/card_loss/examples",
+        json={"text": "存折被我孙子拿去玩丢了"},
+        headers={**product, "If-Match": '"1"'},
+    )
+    assert r.status_code == 201, r.text
+    # New calls get the new version; the call in progress finishes on its own.
+    assert state.frontdesk is not in_call
+    sentence = "存折被我孙子拿去玩丢了"
+    assert sentence in [e.text for e in state.frontdesk.catalog.spec("card_loss").examples]
+    assert sentence not in [e.text for e in in_call.catalog.spec("card_loss").examples]
+
+    # The database names a model whose weights this server does not have.
+    serving = state.frontdesk
+    meta = ModelMeta("v0099", "sparse", "0" * 64, 1, 0, created_at="2026-11-29T10:00:00+00:00")
+    with state.sessions() as session:
+        intent_models.record(session, meta, current=True)
+        assert intent_models.current_version(session) == "v0099"
+    watcher = state.catalog_watcher
+    with caplog.at_level(logging.ERROR, logger="server.catalog"):
+        assert watcher.poll(state) is False
+        assert watcher.poll(state) is False
+    assert state.frontdesk is serving  # keeps understanding with the model it has
+    errors = [r.getMessage() for r in caplog.records if "v0099" in r.getMessage()]
+    assert len(errors) == 1 and "intent_model_dir" in errors[0]
+    assert (
+        httpx.post(
+            f"{live.url}/api/catalog/try", json={"text": "我的卡丢了"}, headers=product
+        ).status_code
+        == 200
+    )
