@@ -81,7 +81,8 @@ def require(*roles: str) -> Callable[[StaffUser], StaffUser]:
 
     def check(user: CurrentUser) -> StaffUser:
         if user.role not in (*roles, "admin"):
-            needed = " or ".join(roles)
+            # Admins pass every check, so they are named too (AdminDep names only them).
+            needed = " or ".join((*roles, "admin"))
             raise ForbiddenError(f"this needs the {needed} role; you are logged in as {user.role}")
         return user
 

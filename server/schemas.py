@@ -537,3 +537,38 @@ class EvalReport(BaseModel):
 
     report: dict[str, Any]
     html: str | None
+
+
+# Staff accounts (admin) -----------------------------------------------------------------
+
+
+class StaffLanguage(BaseModel):
+    """A language staff may serve callers in: its code and its Chinese name."""
+
+    code: str
+    name: str
+
+
+class StaffMember(BaseModel):
+    """One staff account as the admin's 员工 tab shows it.
+
+    ``last_login_at`` comes from the audit log; ``last_seen_at`` is the
+    latest use of an unexpired session (None once all have ended), and
+    ``online`` says whether that use was within the idle limit.
+    """
+
+    username: str
+    role: Role
+    languages: list[str]
+    created_at: str | None
+    last_login_at: str | None
+    last_seen_at: str | None
+    online: bool
+
+
+class StaffOverview(BaseModel):
+    """Every account, the languages they may be given, and the latest audited changes."""
+
+    languages: list[StaffLanguage]
+    staff: list[StaffMember]
+    changes: list[AuditEntry]
