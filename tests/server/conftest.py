@@ -4,14 +4,9 @@ service keys for the bank-system routes."""
 
 from __future__ import annotations
 
-import os
 import secrets
-import shutil
-import socket
-import subprocess
-import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +24,7 @@ from server.db import make_engine, make_sessionmaker, migrate
 from server.deps import SESSION_COOKIE
 from server.service_keys import add_service_key
 from tests.live_server import serve
+from tests.server.pg_cluster import PgCluster, require_postgres
 from voice_agent.settings import ServerSettings, Settings
 
 if TYPE_CHECKING:
@@ -36,7 +32,6 @@ if TYPE_CHECKING:
 
     from voice_agent.service import FrontDesk
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
 PASSWORD = "correct horse battery"
 
 
@@ -47,79 +42,26 @@ def session_token(response: Any) -> str:
     return str(token)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[tuple[str, int]]:
-    """A throwaway PostgreSQL 15 cluster for the test session: (host, port).
-
-    initdb refuses to run as root, so as root the cluster runs as ``postgres``.
-    """
-    if not (PG_BIN / "initdb").exists():
-        message = f"PostgreSQL 15 not found in {PG_BIN}: apt-get install -y postgresql"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    root = Path(tempfile.mkdtemp(prefix="frontdesk-pg-"))
-    data = root / "data"
-    as_root = os.geteuid() == 0
-    if as_root:
-        shutil.chown(root, "postgres", "postgres")
-
-    def run(*args: str) -> None:
-        cmd = list(args)
-        if as_root:
-            cmd = ["runuser", "-u", "postgres", "--", *cmd]
-        result = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            log = root / "server.log"
-            tail = log.read_text()[-2000:] if log.exists() else ""
-            raise RuntimeError(f"{' '.join(cmd)} failed: {result.stderr}{tail}")
-
-    port = _free_port()
-    run(
-        str(PG_BIN / "initdb"),
-        "-D",
-        str(data),
-        "-A",
-        "trust",
-        "-U",
-        "postgres",
-        "-E",
-        "UTF8",
-        "--locale=C",
-    )
-    options = (
-        f"-c listen_addresses=127.0.0.1 -c port={port} -c fsync=off "
-        f"-c unix_socket_directories={root}"
-    )
-    run(
-        str(PG_BIN / "pg_ctl"),
-        "-D",
-        str(data),
-        "-l",
-        str(root / "server.log"),
-        "-o",
-        options,
-        "-w",
-        "start",
-    )
+    """A throwaway PostgreSQL 15 cluster for the test session: (host, port)."""
+    require_postgres()
+    cluster = PgCluster()
     try:
-        yield "127.0.0.1", port
+        yield cluster.host, cluster.port
     finally:
-        run(str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
-        shutil.rmtree(root, ignore_errors=True)
+        cluster.destroy()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database URL: a SQLite file, then a new PostgreSQL database."""
+@contextmanager
+def fresh_database(request: pytest.FixtureRequest, directory: Path) -> Iterator[str]:
+    """A new, empty database of kind ``request.param`` (``sqlite`` or ``postgresql``).
+
+    A SQLite file in ``directory``, or a database of its own on the session's
+    PostgreSQL server, dropped afterwards.
+    """
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'frontdesk.db'}"
+        yield f"sqlite:///{directory / 'frontdesk.db'}"
         return
     host, port = request.getfixturevalue("postgres_server")
     name = f"t_{secrets.token_hex(6)}"
@@ -129,6 +71,13 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     yield f"postgresql+psycopg://postgres@{host}:{port}/{name}"
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database URL: a SQLite file, then a new PostgreSQL database."""
+    with fresh_database(request, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture()

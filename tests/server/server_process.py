@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,9 +23,12 @@ import httpx
 import numpy as np
 from sqlalchemy.orm import Session
 
+from server.auth import create_user
 from server.call_tokens import mint
 from server.db import make_engine, make_sessionmaker
 from server.repository import case_detail, list_queue
+from tests.server.conftest import PASSWORD, session_token
+from tests.server.pg_cluster import free_port
 from voice_agent.audio import decode_audio
 
 AUDIO = Path(__file__).resolve().parent.parent / "data" / "audio"
@@ -35,12 +37,7 @@ SECRET = "test-secret-for-call-tokens-0123456789"
 START_TIMEOUT_S = 420.0  # model loading on a loaded shared 2-core box
 EVENT_TIMEOUT_S = 60.0
 SCENARIOS = ("password_locked", "transfer_over_limit", "limit_adjustment")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+SILENCE = bytes(16_000 * 2)  # one second of 16 kHz s16le: the end of a turn
 
 
 def pcm_of(name: str) -> bytes:
@@ -148,6 +145,15 @@ def database(url: str) -> Iterator[Session]:
             yield session
     finally:
         engine.dispose()
+
+
+def teller_headers(server: ServerProcess, username: str = "teller") -> dict[str, str]:
+    """Create a teller in the server's database and log in: the Bearer header to use."""
+    with database(server.database_url) as session:
+        create_user(session, username, "teller", PASSWORD)
+    r = httpx.post(f"{server.url}/api/login", json={"username": username, "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {session_token(r)}"}
 
 
 def queue(url: str) -> list[dict[str, Any]]:

@@ -1,13 +1,15 @@
-"""The HTTP API's response schemas (issue 10 item 5, issue 11 item 3).
+"""The HTTP API against its own schema, on SQLite and PostgreSQL (issue 10 item 5, issue 11).
 
 ``/openapi.json`` (``server.api_docs`` on) describes what every route
 answers, errors included; the closed code sets in server.schemas match
 where they are defined; and a schemathesis fuzz, generated from that
-schema and sent as every kind of caller, finds no 5xx other than a
-documented 503 and no answer that breaks its documented status, media type
-or schema. Half the generated requests that name a case name a real one
-(plain, high-risk, dialect, decided, corrected), so full cases are checked
-too, not only 404s.
+schema and sent as every kind of caller (nobody, a service key, each role),
+finds no 5xx other than a documented 503 and no answer that breaks its
+documented status, media type or schema. The app runs once per database
+(a SQLite file, then a database on the test PostgreSQL server), since a
+500 can hide in one dialect only. Half the generated requests that name a
+case name a real one (plain, high-risk, dialect, decided, corrected), so
+full cases are checked too, not only 404s.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from server.masking import mask_account
 from server.repository import DECISIONS, save_case
 from server.service_keys import add_service_key
 from tests.server.builders import make_case
-from tests.server.conftest import PASSWORD, session_token
+from tests.server.conftest import PASSWORD, fresh_database, session_token
 from voice_agent.case import TranscriptSegment
 from voice_agent.risk.types import CATEGORIES, FRAUD_PARTS, RISK_LEVELS
 from voice_agent.service import FrontDesk
@@ -104,16 +106,25 @@ def _seed_cases(app: FastAPI) -> None:
             save_case(session, case)
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """One database per kind for the whole module: the fuzz is the slow part."""
+    with fresh_database(request, tmp_path_factory.mktemp("schema-db")) as url:
+        yield url
+
+
 @pytest.fixture(scope="module")
-def api(frontdesk: FrontDesk, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+def api(
+    frontdesk: FrontDesk, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Api]:
     """The app with its docs on, seeded cases, a correction, an eval report, and logins."""
     root = tmp_path_factory.mktemp("schema")
     app_settings = Settings(
         data_dir=root / "data",
         server=ServerSettings(
-            database_url=f"sqlite:///{root / 'frontdesk.db'}",
-            api_docs=True,
-            login_per_ip_per_minute=100_000,
+            database_url=database_url, api_docs=True, login_per_ip_per_minute=100_000
         ),
     )
     report = app_settings.data_dir / "eval"

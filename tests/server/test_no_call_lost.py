@@ -23,13 +23,12 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from server.auth import create_user
 from server.call_desk import DRAIN_TEXT
 from server.db import LiveCallRow
 from server.repository import save_case
 from tests.server.builders import make_case
-from tests.server.conftest import PASSWORD, session_token
 from tests.server.server_process import (
+    SILENCE,
     ServerProcess,
     database,
     pcm_of,
@@ -37,10 +36,10 @@ from tests.server.server_process import (
     recv_until,
     running,
     stream,
+    teller_headers,
     token,
 )
-
-SILENCE = bytes(16_000 * 2)  # one second
+from voice_agent.recording import decode_opus
 
 
 def _read_back_call(server: ServerProcess) -> Any:
@@ -55,14 +54,9 @@ def _read_back_call(server: ServerProcess) -> Any:
     return ws
 
 
-def _teller_queue(server: ServerProcess, url: str) -> list[dict[str, Any]]:
+def _teller_queue(server: ServerProcess) -> list[dict[str, Any]]:
     """``GET /api/cases`` as a logged-in teller of the restarted server."""
-    with database(url) as session:
-        create_user(session, "teller", "teller", PASSWORD)
-    r = httpx.post(f"{server.url}/api/login", json={"username": "teller", "password": PASSWORD})
-    assert r.status_code == 200, r.text
-    headers = {"Authorization": f"Bearer {session_token(r)}"}
-    r = httpx.get(f"{server.url}/api/cases", headers=headers)
+    r = httpx.get(f"{server.url}/api/cases", headers=teller_headers(server))
     assert r.status_code == 200, r.text
     cases: list[dict[str, Any]] = r.json()["cases"]
     return cases
@@ -79,6 +73,19 @@ def _assert_interrupted_transfer(case: dict[str, Any]) -> None:
     assert fields["amount"]["value"] == 50000
     assert fields["payee_account"]["source"] == "customer_profile"
     assert "伍万元整" in case["read_back"]
+
+
+def _playable_turn(server: ServerProcess, case_id: str, turn: int, min_seconds: float) -> None:
+    """A teller fetches the turn's recording: OGG/Opus holding at least ``min_seconds``."""
+    headers = teller_headers(server, "listener")
+    listed = httpx.get(f"{server.url}/api/cases/{case_id}/recordings", headers=headers)
+    assert listed.status_code == 200, listed.text
+    assert turn in listed.json()["turns"], listed.json()
+    r = httpx.get(f"{server.url}/api/cases/{case_id}/recordings/{turn}", headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "audio/ogg"
+    assert r.content[:4] == b"OggS"
+    assert len(decode_opus(r.content)) / 16_000 >= min_seconds
 
 
 def _no_live_rows(url: str) -> None:
@@ -98,12 +105,16 @@ def test_sigkill_after_the_read_back_leaves_an_interrupted_case_on_top(
         assert server.wait() == -signal.SIGKILL
         ws.close()
     with running(server, models=False):  # recovery runs before the models load
-        cases = _teller_queue(server, db_url)
+        cases = _teller_queue(server)
         assert [c["status"] for c in cases] == ["interrupted", "open"], cases
         assert cases[1]["case_id"] == "c_risky"
         items = queue(db_url)
         assert len(items) == 2
         _assert_interrupted_transfer(items[0]["case"])
+        # The turn finished before the kill is playable by staff (issue 9):
+        # its audio was written ahead with the checkpoint.
+        seconds = len(pcm_of("transfer_50k")) / 2 / 16_000
+        _playable_turn(server, items[0]["case_id"], 0, min_seconds=seconds * 0.5)
         _no_live_rows(db_url)
         assert "recovered 1 call" in server.log()
 
@@ -142,3 +153,7 @@ def test_sigterm_drains_the_call_in_progress_and_turns_new_callers_away(
     _no_live_rows(db_url)
     with running(server, models=False):  # a restart recovers nothing twice
         assert len(queue(db_url)) == 1
+        # Both turns are playable: the first written ahead at its checkpoint,
+        # the one cut by the stop stored with the case (and none twice).
+        _playable_turn(server, case["case_id"], 0, min_seconds=1.0)
+        _playable_turn(server, case["case_id"], 1, min_seconds=0.3)
