@@ -38,6 +38,8 @@ from voice_agent.settings import Settings
 
 EXIT_OK, EXIT_INPUT = 0, 2
 EVAL_SUBDIR = "eval"  # under data_dir: where the console's "latest evaluation" looks
+#: Written by ``export``: the version the files are, so ``import`` can tell what changed since.
+VERSION_FILE = ".catalog-version"
 
 CorrectionsLoader = Callable[[], Sequence[LabelledExample]]
 
@@ -64,6 +66,11 @@ def add_intents_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("dir", type=Path, help="catalog directory (e.g. an edited export)")
     p.add_argument("--note", default="", help="why, kept with the version")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help=f"store DIR even over intents changed since its export (or without {VERSION_FILE})",
+    )
 
     p = sub.add_parser("eval", help="evaluate the current classifier; writes an HTML/JSON report")
     p.add_argument("--data", type=Path, help="extra labelled JSONL ({text, intent, ...} per line)")
@@ -103,7 +110,7 @@ def run_intents(
         if args.intents_command == "export":
             return _export(args.dir, settings, out)
         if args.intents_command == "import":
-            return _import(args.dir, args.note, settings, out)
+            return _import(args.dir, args.note, args.force, settings, out)
         if args.intents_command == "rollback":
             with _database(settings) as sessions:
                 store = ModelStore(settings.intent_model_dir, intent_models.recorder(sessions))
@@ -166,6 +173,7 @@ def _export(directory: Path, settings: Settings, out: TextIO) -> int:
             stale.unlink()
     for name, text in documents.items():
         (directory / name).write_text(text, encoding="utf-8")
+    (directory / VERSION_FILE).write_text(f"{current.version}\n", encoding="utf-8")
     print(
         f"exported catalog v{current.version} ({len(documents)} intents, by "
         f"{current.author}) to {directory}",
@@ -174,19 +182,45 @@ def _export(directory: Path, settings: Settings, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _import(directory: Path, note: str, settings: Settings, out: TextIO) -> int:
-    """Validate ``directory`` (every problem listed, nothing stored) and store it."""
+def _export_version(directory: Path) -> int | None:
+    """The version ``directory`` was exported from (its VERSION_FILE), None without one."""
+    path = directory / VERSION_FILE
+    if not path.is_file():
+        return None
+    text = path.read_text(encoding="utf-8").strip()
+    if not text.isdigit():
+        raise InputError(f"{path}: {text!r} is not a catalog version; export again")
+    return int(text)
+
+
+def _import(directory: Path, note: str, force: bool, settings: Settings, out: TextIO) -> int:
+    """Validate ``directory`` (every problem listed, nothing stored) and store it.
+
+    Intents changed in the database since the export ``directory`` was made
+    from refuse the import (unless ``force``), as a stale console edit is.
+    """
     issues = check_catalog(directory)
     if issues:
         for issue in issues:
             print(issue, file=out)
         print(f"not imported: {len(issues)} problem(s) in {directory}", file=sys.stderr)
         return EXIT_INPUT
+    base = None if force else _export_version(directory)
+    if base is None and not force:
+        raise InputError(
+            f"not imported: {directory} has no {VERSION_FILE} (written by `frontdesk intents "
+            "export`), so edits made since cannot be told apart; import an export, or --force"
+        )
     catalog = Catalog.load(directory)
     with _database(settings) as sessions, sessions() as session:
         before = catalog_store.ensure_catalog(session, settings)
         current = catalog_store.replace_all(
-            session, settings, catalog, "import", note or f"imported from {directory}"
+            session,
+            settings,
+            catalog,
+            "import",
+            note or f"imported from {directory}",
+            base_version=base,
         )
     if current.version == before.version:
         print(f"no change: {directory} equals catalog v{current.version}", file=out)

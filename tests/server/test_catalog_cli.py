@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import io
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session
 
 from intents.catalog import Catalog, shipped_catalog_dir
 from server import catalog_store
 from server.cli import run
+from server.cli_intents import VERSION_FILE
+from server.db import make_engine, make_sessionmaker
 from voice_agent.settings import ServerSettings, Settings
 
 
@@ -30,6 +37,16 @@ def _settings(tmp_path: Path, db_url: str) -> Settings:
     )
 
 
+@contextmanager
+def _session(settings: Settings) -> Iterator[Session]:
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
 def test_export_import_round_trip(tmp_path: Path, db_url: str) -> None:
     settings = _settings(tmp_path, db_url)
     out_dir = tmp_path / "export"
@@ -44,6 +61,7 @@ def test_export_import_round_trip(tmp_path: Path, db_url: str) -> None:
         Catalog.load(out_dir).to_documents()
         == catalog_store.database_catalog(settings).catalog.to_documents()
     )
+    assert (out_dir / ".catalog-version").read_text(encoding="utf-8") == "1\n"
 
     # A reviewer's edit in git: one example more, and a new intent file.
     path = out_dir / "transfer.yaml"
@@ -81,6 +99,56 @@ def test_export_import_round_trip(tmp_path: Path, db_url: str) -> None:
     assert not (out_dir / "bill_payment.yaml").exists()
 
 
+def test_import_over_a_newer_edit_is_refused(
+    tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = _settings(tmp_path, db_url)
+    exported = tmp_path / "export"
+    assert _cli(settings, "intents", "export", str(exported))[0] == 0  # v1
+    # Meanwhile a product user adds an example to transfer in the console (v2).
+    with _session(settings) as session:
+        catalog_store.edit(
+            session,
+            settings,
+            lambda c: c.with_example("transfer", "帮我把钱打给我儿媳妇"),
+            author="alice",
+            note="example",
+            code="transfer",
+            base_revision=1,
+        )
+    # The reviewer's export (v1) also changes transfer: refused, nothing stored.
+    transfer = exported / "transfer.yaml"
+    transfer.write_text(
+        transfer.read_text(encoding="utf-8").replace("转账汇款", "转账", 1), encoding="utf-8"
+    )
+    capsys.readouterr()
+    code, _ = _cli(settings, "intents", "import", str(exported))
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "changed in the database since export v1: transfer (v2)" in err
+    current = catalog_store.database_catalog(settings)
+    assert current.version == 2 and current.catalog.spec("transfer").name == "转账汇款"
+
+    # Left as exported, transfer keeps alice's example; card_loss takes the review's.
+    shutil.copy(shipped_catalog_dir() / "transfer.yaml", transfer)
+    card = exported / "card_loss.yaml"
+    card.write_text(card.read_text(encoding="utf-8") + "  - 社保卡找不到了\n", encoding="utf-8")
+    code, out = _cli(settings, "intents", "import", str(exported))
+    assert code == 0 and "catalog v3 (changed: card_loss)" in out, out
+    current = catalog_store.database_catalog(settings)
+    assert "帮我把钱打给我儿媳妇" in [e.text for e in current.catalog.spec("transfer").examples]
+
+    # A directory that was not exported must say so; --force makes it the
+    # whole catalog, over alice's example (the operator's explicit choice).
+    (exported / VERSION_FILE).unlink()
+    code, _ = _cli(settings, "intents", "import", str(exported))
+    assert code == 2 and "no .catalog-version" in capsys.readouterr().err
+    code, out = _cli(settings, "intents", "import", "--force", str(exported))
+    assert code == 0 and "catalog v4 (changed: transfer)" in out, out
+    current = catalog_store.database_catalog(settings)
+    assert "帮我把钱打给我儿媳妇" not in [e.text for e in current.catalog.spec("transfer").examples]
+
+
 def test_bad_import_stores_nothing(tmp_path: Path, db_url: str) -> None:
     settings = _settings(tmp_path, db_url)
     before = catalog_store.database_catalog(settings)
@@ -91,7 +159,7 @@ def test_bad_import_stores_nothing(tmp_path: Path, db_url: str) -> None:
         encoding="utf-8",
     )
     (bad / "transfer.yaml").write_text("code: transfer\nname: [unclosed\n", encoding="utf-8")
-    code, out = _cli(settings, "intents", "import", str(bad))
+    code, out = _cli(settings, "intents", "import", "--force", str(bad))
     assert code == 2
     assert f"{bad / 'card_loss.yaml'}:" in out and "unknown key 'slotz'" in out
     assert f"{bad / 'transfer.yaml'}:" in out and "YAML syntax error" in out

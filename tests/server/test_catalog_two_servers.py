@@ -49,13 +49,16 @@ BILL: dict[str, Any] = {
 }
 
 
-def _until(probe: Callable[[], Any], within_s: float, what: str) -> Any:
-    deadline = time.monotonic() + within_s
+def _until(probe: Callable[[], Any], within_s: float, what: str) -> float:
+    """Seconds until ``probe()`` is true (printed: the figure docs/catalog.md quotes)."""
+    start = time.monotonic()
     last: Any = None
-    while time.monotonic() < deadline:
+    while time.monotonic() < start + within_s:
         last = probe()
         if last:
-            return last
+            waited = time.monotonic() - start
+            print(f"{what}: {waited:.2f} s")
+            return waited
         time.sleep(0.2)
     raise AssertionError(f"{what} not within {within_s} s (last: {last!r})")
 
