@@ -3,6 +3,7 @@
 import { api, el, fill, formatWait, onUnauthorised, riskBadge, SCENARIO_NAMES } from "/static/console-common.js";
 import { openCase, refreshIntentChoices } from "/static/case.js";
 import { showProductView } from "/static/product.js";
+import { showStaffView } from "/static/staff.js";
 
 const POLL_MS = 5000;
 
@@ -46,7 +47,7 @@ async function onLogout() {
   }
 }
 
-const ROLE_NAMES = { teller: "柜员", product: "产品", admin: "管理员" };
+const ROLE_NAMES = { teller: "柜员", supervisor: "主管", product: "产品", admin: "管理员" };
 
 function startSession(user) {
   state.user = user;
@@ -75,7 +76,8 @@ function showView(name) {
   if (name === "queue") startLive();
   else {
     stopLive();
-    showProductView(name);
+    if (name === "staff") showStaffView();
+    else showProductView(name);
   }
 }
 
