@@ -13,10 +13,17 @@ to a local spool (``data_dir/spool``) and the call goes on; a sweeper
 replays the spool every ``server.live_sweep_s``. A case still unsaved after
 ``server.db_retry_s`` is logged once at ERROR (the alert), and stays in the
 spool, retried until it is stored: a failure is loud, never a silent loss.
+
+Each finished turn's recording travels the same way (issue 9): it is
+stored with the checkpoint (``recordings``, keyed by case id and turn,
+before the case row exists), and a spooled checkpoint or case carries its
+turns' Opus bytes (base64), so an interrupted or replayed case keeps them.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import datetime as dt
 import json
@@ -25,7 +32,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +41,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from server.db import CaseRow, LiveCallRow, utcnow
-from server.recordings import add_recordings
+from server.recordings import add_recordings, add_turn_audio, turn_audio
 from server.repository import add_case
 from voice_agent.case import Case
 
@@ -56,6 +63,22 @@ def _pid_alive(pid: int) -> bool:
 
 def _interrupted(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "status": "interrupted", "handoff_reason": "system_interrupted"}
+
+
+def _audio_json(audio: Mapping[int, bytes]) -> dict[str, str]:
+    """Turn recordings for a spool file (JSON): turn index → base64 Opus."""
+    return {str(turn): base64.b64encode(data).decode("ascii") for turn, data in audio.items()}
+
+
+def _audio_of(record: Mapping[str, Any], path: Path | None = None) -> dict[int, bytes]:
+    """The turn recordings of a spool record; a damaged entry is logged and skipped."""
+    audio: dict[int, bytes] = {}
+    for turn, text in (record.get("audio") or {}).items():
+        try:
+            audio[int(turn)] = base64.b64decode(text, validate=True)
+        except (ValueError, TypeError, binascii.Error):
+            log.error("spool file %s: recording of turn %r is damaged; left out", path, turn)
+    return audio
 
 
 class LiveCallStore:
@@ -93,9 +116,11 @@ class LiveCallStore:
         try:
             with self.sessions() as session:
                 self._upsert_live(session, data)
+                add_recordings(session, case)  # the finished turns' audio, written ahead
                 session.commit()
         except SQLAlchemyError as exc:
-            self._spool_write(f"live-{case.case_id}.json", self._live_record(data))
+            record = self._live_record(data, turn_audio(case))
+            self._spool_write(f"live-{case.case_id}.json", record)
             log.warning("database unavailable; checkpoint of %s spooled: %s", case.case_id, exc)
             return
         (self.spool / f"live-{case.case_id}.json").unlink(missing_ok=True)
@@ -115,7 +140,11 @@ class LiveCallStore:
                 add_recordings(session, case)  # each turn's audio (issue 9)
                 session.commit()
         except SQLAlchemyError as exc:
-            record = {"data": data, "first_failed": time.time()}
+            record = {
+                "data": data,
+                "first_failed": time.time(),
+                "audio": _audio_json(turn_audio(case)),
+            }
             self._spool_write(f"case-{case.case_id}.json", record)
             log.warning(
                 "database unavailable; case %s kept in %s and retried: %s",
@@ -137,6 +166,7 @@ class LiveCallStore:
             try:
                 with self.sessions() as session:
                     self._store_final(session, record["data"])
+                    add_turn_audio(session, record["data"]["case_id"], _audio_of(record, path))
                     session.commit()
             except SQLAlchemyError as exc:
                 unsaved += 1
@@ -155,6 +185,7 @@ class LiveCallStore:
             try:
                 with self.sessions() as session:
                     self._upsert_live(session, record["data"])
+                    add_turn_audio(session, record["data"]["case_id"], _audio_of(record, path))
                     session.commit()
             except SQLAlchemyError:
                 continue
@@ -185,7 +216,7 @@ class LiveCallStore:
             record = self._spool_read(path)
             if record is None or record.get("instance") == self.instance:
                 continue
-            if self._recover_one(record["data"]):
+            if self._recover_one(record["data"], audio=_audio_of(record, path)):
                 recovered.append(record["data"]["case_id"])
             path.unlink(missing_ok=True)
         stale = utcnow() - dt.timedelta(seconds=self.stale_s)
@@ -222,7 +253,14 @@ class LiveCallStore:
 
     # ---- internals -----------------------------------------------------------------
 
-    def _recover_one(self, data: dict[str, Any], session: Session | None = None) -> bool:
+    def _recover_one(
+        self,
+        data: dict[str, Any],
+        session: Session | None = None,
+        *,
+        audio: Mapping[int, bytes] | None = None,
+    ) -> bool:
+        """Store a dead call's snapshot as an interrupted case (with ``audio``, from the spool)."""
         data = _interrupted(data)
         with contextlib.ExitStack() as stack:
             if session is None:
@@ -231,6 +269,7 @@ class LiveCallStore:
                 new = session.get(CaseRow, data["case_id"]) is None
                 if new:
                     add_case(session, data, reason=RECOVERED_REASON)
+                add_turn_audio(session, data["case_id"], audio or {})
                 session.execute(delete(LiveCallRow).where(LiveCallRow.case_id == data["case_id"]))
                 session.commit()
             except SQLAlchemyError:
@@ -278,8 +317,14 @@ class LiveCallStore:
             add_case(session, data, reason="the call finished after it was recovered")
         session.execute(delete(LiveCallRow).where(LiveCallRow.case_id == case_id))
 
-    def _live_record(self, data: dict[str, Any]) -> dict[str, Any]:
-        return {"instance": self.instance, "host": self.host, "pid": self.pid, "data": data}
+    def _live_record(self, data: dict[str, Any], audio: Mapping[int, bytes]) -> dict[str, Any]:
+        return {
+            "instance": self.instance,
+            "host": self.host,
+            "pid": self.pid,
+            "data": data,
+            "audio": _audio_json(audio),
+        }
 
     def _spool_write(self, name: str, record: dict[str, Any]) -> None:
         self.spool.mkdir(parents=True, exist_ok=True)

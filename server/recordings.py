@@ -1,7 +1,9 @@
 """Each turn's audio kept with its case: store, play (audited), purge after retention.
 
 The audio arrives on the Case (``TranscriptSegment.audio``, OGG/Opus from
-voice_agent.recording) and is stored in the same transaction as the case.
+voice_agent.recording) and is stored in the same transaction as the case,
+or earlier: a live call writes each finished turn's audio ahead with its
+checkpoint (server.live_store), and the outage spool carries it too.
 Only staff fetch it (the route checks the role), every fetch is written to
 the audit trail, and ``frontdesk recordings purge`` deletes recordings older
 than ``recordings.retention_days``: the case, its transcript and its audit
@@ -11,6 +13,7 @@ trail stay.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -22,23 +25,37 @@ from voice_agent.case import Case
 from voice_agent.recording import MIME_TYPE
 
 
+def turn_audio(case: Case) -> dict[int, bytes]:
+    """The case's turn recordings by turn index (turns without audio left out)."""
+    return {turn: seg.audio for turn, seg in enumerate(case.transcript) if seg.audio}
+
+
 def add_recordings(session: Session, case: Case) -> int:
     """Add the case's turn audio to the session (not committed); returns how many.
 
-    Turns already stored (a case saved twice) are left as they are.
+    Turns already stored (a case saved twice, or a turn written ahead by a
+    live call's checkpoint) are left as they are.
     """
+    return add_turn_audio(session, case.case_id, turn_audio(case))
+
+
+def add_turn_audio(session: Session, case_id: str, audio: Mapping[int, bytes]) -> int:
+    """Add turn recordings of ``case_id`` not stored yet (not committed); returns how many.
+
+    Keyed by case id and turn, not by a case row: a live call's turns are
+    written ahead before its case exists, so that a call cut off by a dead
+    process or replayed from the outage spool keeps its audio (issue 9).
+    """
+    if not audio:
+        return 0
     now = utcnow()
+    stored = set(recording_turns(session, case_id))
     count = 0
-    stored = set(recording_turns(session, case.case_id)) if case.transcript else set()
-    for turn, segment in enumerate(case.transcript):
-        if segment.audio and turn not in stored:
+    for turn, data in sorted(audio.items()):
+        if turn not in stored:
             session.add(
                 RecordingRow(
-                    case_id=case.case_id,
-                    turn=turn,
-                    mime_type=MIME_TYPE,
-                    data=segment.audio,
-                    created_at=now,
+                    case_id=case_id, turn=turn, mime_type=MIME_TYPE, data=data, created_at=now
                 )
             )
             count += 1
