@@ -166,8 +166,8 @@ async def _follow_catalog(app: FastAPI, watcher: CatalogWatcher, every_s: float)
         await asyncio.sleep(every_s)
         try:
             await run_in_threadpool(watcher.poll, app.state)
-        except Exception as exc:  # a database outage or a bad model: keep serving, retry
-            log.warning("catalog check: %s", exc)
+        except Exception as exc:  # a database outage (alerted by the live store): retry
+            log.info("catalog check: %s", exc)
 
 
 def _live_store(sessions: Any, settings: Settings) -> LiveCallStore:
