@@ -92,19 +92,21 @@ def audit_trail(session: Session, case_id: str) -> list[dict[str, Any]]:
     rows = session.scalars(
         select(AuditEntry).where(AuditEntry.case_id == case_id).order_by(AuditEntry.id)
     )
-    return [
-        {
-            "id": r.id,
-            "case_id": r.case_id,
-            "actor": r.actor,
-            "action": r.action,
-            "before": r.before,
-            "after": r.after,
-            "reason": r.reason,
-            "at": iso(r.at),
-        }
-        for r in rows
-    ]
+    return [audit_json(r) for r in rows]
+
+
+def audit_json(entry: AuditEntry) -> dict[str, Any]:
+    """One audit entry as the API shows it (``schemas.AuditEntry``)."""
+    return {
+        "id": entry.id,
+        "case_id": entry.case_id,
+        "actor": entry.actor,
+        "action": entry.action,
+        "before": entry.before,
+        "after": entry.after,
+        "reason": entry.reason,
+        "at": iso(entry.at),
+    }
 
 
 def save_case(session: Session, case: Case) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from server.auth import LANGUAGES, LOGIN_OK
 from server.db import AuditEntry, AuthSession, User, utcnow
-from server.repository import iso
+from server.repository import audit_json, iso
 
 #: What the console shows for each code of ``server.auth.LANGUAGES`` (the code if missing).
 LANGUAGE_NAMES = {"mandarin": "普通话", "shanghainese": "上海话"}
@@ -86,16 +86,4 @@ def recent_account_changes(session: Session, limit: int = RECENT_CHANGES) -> lis
         .order_by(AuditEntry.id.desc())
         .limit(limit)
     )
-    return [
-        {
-            "id": r.id,
-            "case_id": r.case_id,
-            "actor": r.actor,
-            "action": r.action,
-            "before": r.before,
-            "after": r.after,
-            "reason": r.reason,
-            "at": iso(r.at),
-        }
-        for r in rows
-    ]
+    return [audit_json(r) for r in rows]

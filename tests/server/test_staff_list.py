@@ -44,7 +44,9 @@ def test_the_list_says_role_languages_last_login_and_who_is_online(live: Live) -
         create_user(session, "wang", "teller", "never logged in x", ["mandarin", "shanghainese"])
     data = _staff(live, admin).json()
     assert [lang["code"] for lang in data["languages"]] == list(LANGUAGES)
-    assert {lang["code"]: lang["name"] for lang in data["languages"]}["shanghainese"] == "上海话"
+    names = {lang["code"]: lang["name"] for lang in data["languages"]}
+    assert names["shanghainese"] == "上海话"
+    assert all(name != code for code, name in names.items())  # every language has a name
     staff = {member["username"]: member for member in data["staff"]}
     assert set(staff) == {"root", "li", "wang"}
     assert staff["li"]["role"] == "teller" and staff["li"]["languages"] == ["mandarin"]
@@ -82,7 +84,8 @@ def test_a_languages_change_shows_in_the_list_and_its_changes(live: Live) -> Non
 def test_a_bad_languages_change_names_the_valid_ones_and_stores_nothing(live: Live) -> None:
     admin = live.staff("root", "admin")
     live.staff("li", "teller")
-    for body in ({"languages": ["klingon"]}, {"languages": []}):
+    bodies: list[dict[str, list[str]]] = [{"languages": ["klingon"]}, {"languages": []}]
+    for body in bodies:
         r = httpx.patch(f"{live.url}/api/admin/users/li", json=body, headers=admin)
         assert r.status_code == 422, r.text
         assert "shanghainese" in r.json()["error"]
