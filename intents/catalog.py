@@ -147,13 +147,16 @@ class CatalogIssue:
 class CatalogError(ConfigError):
     """The catalog is invalid; ``issues`` lists every problem found."""
 
-    def __init__(self, directory: Path, issues: list[CatalogIssue]) -> None:
+    def __init__(
+        self, directory: Path, issues: Sequence[CatalogIssue], hint: str | None = None
+    ) -> None:
+        self.directory = directory
         self.issues = tuple(issues)
         shown = "; ".join(str(i) for i in issues[:3])
         more = f"; and {len(issues) - 3} more" if len(issues) > 3 else ""
+        hint = hint or f"run `frontdesk intents check {directory}`"
         super().__init__(
-            f"intent catalog {directory} has {len(issues)} problem(s): {shown}{more} "
-            f"(run `frontdesk intents check {directory}`)"
+            f"intent catalog {directory} has {len(issues)} problem(s): {shown}{more} ({hint})"
         )
 
 

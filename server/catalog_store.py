@@ -35,7 +35,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from intents.catalog import Catalog, IntentSpec, shipped_catalog_dir
+from intents.catalog import Catalog, CatalogError, IntentSpec, shipped_catalog_dir
 from models.errors import InputError
 from server.db import (
     CatalogDocumentRow,
@@ -120,8 +120,14 @@ def head(session: Session) -> int | None:
     return int(value) if value is not None else None
 
 
-def load_version(session: Session, version: int | None = None) -> CatalogVersion | None:
-    """Catalog ``version`` (None: the newest), None when there is no such version."""
+def stored_documents(
+    session: Session, version: int | None = None
+) -> tuple[CatalogVersionRow, dict[str, str], dict[str, int]] | None:
+    """Version ``version``'s row, file name → YAML text and code → revision, unvalidated.
+
+    ``frontdesk intents export`` uses it as is, so a version a newer
+    release's validator refuses can still be exported, fixed and imported.
+    """
     version = head(session) if version is None else version
     row = session.get(CatalogVersionRow, version) if version is not None else None
     if row is None:
@@ -144,7 +150,28 @@ def load_version(session: Session, version: int | None = None) -> CatalogVersion
         if doc.document is not None:
             documents[doc.file_name] = doc.document
             revisions[doc.code] = doc.version
-    catalog = Catalog.from_documents(origin(row.version), documents)
+    return row, documents, revisions
+
+
+def load_version(session: Session, version: int | None = None) -> CatalogVersion | None:
+    """Catalog ``version`` (None: the newest), validated; None when there is no such version.
+
+    Raises:
+        CatalogError: the stored version does not pass this release's
+            validator (export it, fix it, ``import --force``).
+    """
+    stored = stored_documents(session, version)
+    if stored is None:
+        return None
+    row, documents, revisions = stored
+    try:
+        catalog = Catalog.from_documents(origin(row.version), documents)
+    except CatalogError as e:
+        raise CatalogError(
+            e.directory,
+            e.issues,
+            "`frontdesk intents export DIR`, fix the files, `frontdesk intents import --force DIR`",
+        ) from e
     return CatalogVersion(
         version=row.version,
         catalog=catalog,
@@ -205,7 +232,9 @@ def ensure_catalog(session: Session, settings: Settings) -> CatalogVersion:
         return current
     directory = seed_dir(settings)
     try:
-        return commit(session, None, Catalog.load(directory), "seed", f"seeded from {directory}")
+        seeded = commit(session, 0, {}, Catalog.load(directory), "seed", f"seeded from {directory}")
+        assert seeded is not None  # a catalog is never empty
+        return seeded
     except _LostRace:
         found = load_version(session)
         assert found is not None  # the winner committed a version
@@ -218,25 +247,30 @@ class _LostRace(Exception):
 
 def commit(
     session: Session,
-    base: CatalogVersion | None,
+    base_version: int,
+    before: Mapping[str, str],
     edited: Catalog,
     author: str,
     note: str,
-) -> CatalogVersion:
-    """Store ``edited`` as the version after ``base``, with the intents that differ.
+) -> CatalogVersion | None:
+    """Store ``edited`` as the version after ``base_version``, with the intents that differ.
 
-    Returns ``base`` itself when nothing differs (no empty versions).
+    Args:
+        base_version: the newest version read (0: none yet).
+        before: its documents (file name → YAML text).
+
+    Returns:
+        The stored version; None when nothing differs (no empty versions).
 
     Raises:
         _LostRace: another server stored that version first (re-read and retry).
     """
-    before = base.catalog.to_documents() if base else {}
     after = edited.to_documents()
     changed = {name: text for name, text in after.items() if before.get(name) != text}
     removed = [name for name in before if name not in after]
-    if base is not None and not changed and not removed:
-        return base
-    version = (base.version if base else 0) + 1
+    if not changed and not removed:
+        return None
+    version = base_version + 1
     session.add(
         CatalogVersionRow(
             version=version,
@@ -306,7 +340,8 @@ def edit(
                 )
         edited = change(current.catalog)
         try:
-            return commit(session, current, edited, author, note)
+            before = current.catalog.to_documents()
+            return commit(session, current.version, before, edited, author, note) or current
         except _LostRace:
             continue
     raise ConflictError(
@@ -385,14 +420,23 @@ def replace_all(
             replaces the whole catalog (``--force``).
     """
     for _ in range(COMMIT_ATTEMPTS):
-        current = ensure_catalog(session, settings)
-        edited = catalog
-        if base_version is not None:
+        if base_version is None:  # the stored version need not pass this release's validator
+            if head(session) is None:
+                ensure_catalog(session, settings)
+            stored = stored_documents(session)
+            assert stored is not None
+            version, before, edited = stored[0].version, stored[1], catalog
+        else:
+            current = ensure_catalog(session, settings)
             edited = merged_import(session, current, base_version, catalog)
+            version, before = current.version, current.catalog.to_documents()
         try:
-            return commit(session, current, edited, author, note)
+            made = commit(session, version, before, edited, author, note)
         except _LostRace:
             continue
+        found = made or load_version(session, version)
+        assert found is not None
+        return found
     raise ConflictError(f"the catalog changed {COMMIT_ATTEMPTS} times while importing; try again")
 
 

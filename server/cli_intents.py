@@ -162,21 +162,29 @@ def _check(directory: Path | None, settings: Settings, out: TextIO) -> int:
 
 
 def _export(directory: Path, settings: Settings, out: TextIO) -> int:
-    """Write the current catalog's documents; other YAML files in ``directory`` go."""
-    current = catalog_store.database_catalog(settings)
+    """Write the current version's documents as stored; other YAML files in ``directory`` go.
+
+    Not validated on the way out: a version a newer release refuses can be
+    exported, fixed and imported again (``--force``).
+    """
+    with _database(settings) as sessions, sessions() as session:
+        if catalog_store.head(session) is None:
+            catalog_store.ensure_catalog(session, settings)  # a new database: seed it
+        stored = catalog_store.stored_documents(session)
+    assert stored is not None  # seeded above
+    row, documents, _revisions = stored
     if directory.exists() and not directory.is_dir():
         raise InputError(f"{directory} is not a directory")
     directory.mkdir(parents=True, exist_ok=True)
-    documents = current.catalog.to_documents()
     for stale in directory.iterdir():
         if stale.suffix in (".yaml", ".yml") and stale.name not in documents:
             stale.unlink()
     for name, text in documents.items():
         (directory / name).write_text(text, encoding="utf-8")
-    (directory / VERSION_FILE).write_text(f"{current.version}\n", encoding="utf-8")
+    (directory / VERSION_FILE).write_text(f"{row.version}\n", encoding="utf-8")
     print(
-        f"exported catalog v{current.version} ({len(documents)} intents, by "
-        f"{current.author}) to {directory}",
+        f"exported catalog v{row.version} ({len(documents)} intents, by {row.author}) "
+        f"to {directory}",
         file=out,
     )
     return EXIT_OK
@@ -213,7 +221,8 @@ def _import(directory: Path, note: str, force: bool, settings: Settings, out: Te
         )
     catalog = Catalog.load(directory)
     with _database(settings) as sessions, sessions() as session:
-        before = catalog_store.ensure_catalog(session, settings)
+        stored = catalog_store.stored_documents(session)  # unvalidated: --force may fix it
+        before_version, before_codes = (stored[0].version, set(stored[2])) if stored else (0, set())
         current = catalog_store.replace_all(
             session,
             settings,
@@ -222,11 +231,11 @@ def _import(directory: Path, note: str, force: bool, settings: Settings, out: Te
             note or f"imported from {directory}",
             base_version=base,
         )
-    if current.version == before.version:
+    if current.version == before_version:
         print(f"no change: {directory} equals catalog v{current.version}", file=out)
     else:
         changed = sorted(c for c, r in current.revisions.items() if r == current.version)
-        removed = sorted(set(before.revisions) - set(current.revisions))
+        removed = sorted(before_codes - set(current.revisions))
         gone = f"; removed: {', '.join(removed)}" if removed else ""
         print(
             f"imported {directory} as catalog v{current.version} "

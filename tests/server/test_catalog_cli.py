@@ -20,7 +20,13 @@ from intents.catalog import Catalog, shipped_catalog_dir
 from server import catalog_store
 from server.cli import run
 from server.cli_intents import VERSION_FILE
-from server.db import make_engine, make_sessionmaker
+from server.db import (
+    CatalogDocumentRow,
+    CatalogVersionRow,
+    make_engine,
+    make_sessionmaker,
+    utcnow,
+)
 from voice_agent.settings import ServerSettings, Settings
 
 
@@ -176,3 +182,41 @@ def test_seed_keeps_an_older_install_s_edited_copy(tmp_path: Path, db_url: str) 
     current = catalog_store.database_catalog(settings)
     assert current.version == 1 and current.note == f"seeded from {legacy}"
     assert "老伴的存折也寻不着了" in [e.text for e in current.catalog.spec("card_loss").examples]
+
+
+def test_a_version_this_release_refuses_can_be_exported_and_fixed(
+    tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As after an upgrade whose validator is stricter: export, fix, import --force."""
+    settings = _settings(tmp_path, db_url)
+    catalog_store.database_catalog(settings)  # v1, seeded
+    broken = "code: card_loss\nname: [unclosed\n"
+    with _session(settings) as session:
+        session.add(
+            CatalogVersionRow(
+                version=2, created_at=utcnow(), author="old", note="n", content_hash="0" * 64
+            )
+        )
+        session.flush()
+        session.add(
+            CatalogDocumentRow(
+                code="card_loss", version=2, file_name="card_loss.yaml", document=broken
+            )
+        )
+        session.commit()
+    capsys.readouterr()
+    code, _ = _cli(settings, "intents", "check")
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "database:catalog@v2/card_loss.yaml:3: YAML syntax error" in err
+    assert "frontdesk intents export DIR" in err  # how to get out of it
+    out_dir = tmp_path / "export"
+    code, out = _cli(settings, "intents", "export", str(out_dir))
+    assert code == 0 and out.startswith("exported catalog v2"), out
+    assert (out_dir / "card_loss.yaml").read_text(encoding="utf-8") == broken
+    shutil.copy(shipped_catalog_dir() / "card_loss.yaml", out_dir / "card_loss.yaml")
+    code, out = _cli(settings, "intents", "import", "--force", str(out_dir))
+    assert code == 0 and "catalog v3 (changed: card_loss)" in out, out
+    assert catalog_store.database_catalog(settings).catalog.to_documents() == (
+        Catalog.load().to_documents()
+    )
