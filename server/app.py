@@ -162,10 +162,15 @@ async def _load_in_background(app: FastAPI, settings: Settings, watcher: Catalog
 
 async def _follow_catalog(app: FastAPI, watcher: CatalogWatcher, every_s: float) -> None:
     """Swap in the database's newer catalog or intent model (see server.catalog_watch)."""
+    refused = ""
     while True:
         await asyncio.sleep(every_s)
         try:
             await run_in_threadpool(watcher.poll, app.state)
+        except ConfigError as exc:  # a stored version this release refuses: keep the old one
+            if str(exc) != refused:  # once per problem, not every poll
+                refused = str(exc)
+                log.error("catalog check: keeping v%s: %s", watcher.loaded.catalog_version, exc)
         except Exception as exc:  # a database outage (alerted by the live store): retry
             log.info("catalog check: %s", exc)
 
