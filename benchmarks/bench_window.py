@@ -20,6 +20,7 @@ Audio sets (all built from committed files, nothing downloaded):
 Usage::
 
     .venv/bin/python benchmarks/bench_window.py [--windows 30 15 10] [--sets fixtures phone]
+        [--prompts banking short none]
 """
 
 from __future__ import annotations
@@ -46,6 +47,15 @@ from machine import describe_machine
 ROOT = Path(__file__).resolve().parent.parent
 AUDIO = ROOT / "tests" / "data" / "audio"
 SR = 16_000
+#: Decoder prompts compared by ``--prompts``; "banking" is the setting's own
+#: (voice_agent.settings.BANKING_PROMPT). Every prompt token is prefilled on
+#: every turn, so a shorter one decodes faster; what it costs in CER is the
+#: question.
+PROMPTS = {
+    "banking": "",
+    "short": "银行柜台对话：转账、余额、挂失、存折、密码、养老金、验证码。",
+    "none": "",
+}
 
 
 @dataclass(frozen=True)
@@ -111,6 +121,13 @@ def main() -> int:
     parser.add_argument("--margin", type=float, default=1.3)
     parser.add_argument("--sets", nargs="+", default=["fixtures", "phone", "noisy", "slow"])
     parser.add_argument("--json", type=Path, help="write per-clip rows here")
+    parser.add_argument(
+        "--prompts",
+        nargs="+",
+        default=["banking"],
+        choices=sorted(PROMPTS),
+        help="decoder prompts to compare (prefill costs decode time per turn)",
+    )
     args = parser.parse_args()
 
     from metrics import character_error_rate
@@ -124,13 +141,18 @@ def main() -> int:
     settings = Settings(data_dir=Path(tempfile.mkdtemp(prefix="bench-window-")))
     text_only = build_frontdesk(settings, load_asr=False)
     engines = {
-        w: WhisperEngine.from_settings(
+        (w, p): WhisperEngine.from_settings(
             settings.asr.model_copy(
-                update={"encoder_window_s": w, "encoder_window_margin_s": args.margin}
+                update={
+                    "encoder_window_s": w,
+                    "encoder_window_margin_s": args.margin,
+                    "initial_prompt": PROMPTS[p] if p != "banking" else settings.asr.initial_prompt,
+                }
             ),
             settings.model_cache_dir,
         )
         for w in args.windows
+        for p in args.prompts
     }
     vad = SpeechDetector(settings.audio)
     warm = np.zeros(SR, dtype=np.float32)
@@ -149,9 +171,9 @@ def main() -> int:
             )
             order = list(engines)
             order = order[k % len(order) :] + order[: k % len(order)]
-            for w in order:
+            for w, p in order:
                 t0 = time.perf_counter()
-                result = engines[w].transcribe(samples)
+                result = engines[w, p].transcribe(samples)
                 asr_s = time.perf_counter() - t0
                 intent = (
                     text_only.understand(result.text).intent.code
@@ -163,6 +185,7 @@ def main() -> int:
                         "set": set_name,
                         "clip": clip.name,
                         "window": w,
+                        "prompt": p,
                         "used_window": result.options["encoder_window_s"],
                         "speech_s": len(samples) / SR,
                         "asr_s": asr_s,
@@ -180,13 +203,13 @@ def main() -> int:
     print(f"Machine: {machine}; load average {min(loads):.1f}–{max(loads):.1f} during the run.")
     print(f"Margin {args.margin} s; window = max(setting, speech + margin), whole seconds.\n")
     print(
-        "| set (clips) | window setting | windows used (s) | CER mean / median "
+        "| set (clips) | window setting | prompt | windows used (s) | CER mean / median "
         "| intent accuracy | unclear | ASR median / p90 (s) |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for set_name in args.sets:
-        for w in args.windows:
-            rs = [r for r in rows if r["set"] == set_name and r["window"] == w]
+        for w, p in engines:
+            rs = [r for r in rows if r["set"] == set_name and r["window"] == w and r["prompt"] == p]
             if not rs:
                 continue
             cer = [r["cer"] for r in rs]
@@ -194,7 +217,7 @@ def main() -> int:
             used = [r["used_window"] for r in rs]
             label = "30 s (stock)" if w >= 30 else f"≥ {w:g} s"
             print(
-                f"| {set_name} ({len(rs)}) | {label} | {min(used):g}–{max(used):g} "
+                f"| {set_name} ({len(rs)}) | {label} | {p} | {min(used):g}–{max(used):g} "
                 f"| {statistics.mean(cer):.1%} / {statistics.median(cer):.1%} "
                 f"| {sum(r['intent_ok'] for r in rs)}/{len(rs)} "
                 f"| {sum(r['unclear'] for r in rs)} "
