@@ -93,14 +93,44 @@ def test_model_adds_flags_the_rules_miss_with_clause_evidence(engine: RiskEngine
 @pytest.mark.parametrize(
     "text",
     [
-        PARAPHRASES["remote_control"],  # no pretext, no rule flag: the model may not guess
         "阿拉儿子换了新手机号，伊当面告诉我个",  # a pretext, but nothing asked
         "我儿子下个月结婚，我想转五万块给他做酒席",  # money moves, but no scam around it
+        "女儿在国外读书要交学费，我要汇三万五给她",  # the caller's own transfer, not an ask
+        "我儿子住院开刀，医院要交押金，我要转两万给他",
+        "外孙女在国外读书，打视频说下学期学费她爸妈交过了，叫我别操心",
     ],
 )
 def test_model_adds_nothing_without_the_shape_of_a_scam(engine: RiskEngine, text: str) -> None:
     a = engine.assess(RiskInput(said(text), "transfer", Slots()))
     assert not [f for f in a.flags if f.cue.startswith("model:")], a.flags
+    assert a.level in ("none", "low"), (a.level, a.flags)
+
+
+def test_model_gives_a_third_partys_ask_its_storyline(engine: RiskEngine) -> None:
+    """Someone else asks, no rule flag or pretext: the model names the story; level medium."""
+    text = PARAPHRASES["remote_control"]  # 伊叫阿拉装个软件，伊在那头帮我操作手机
+    a = engine.assess(RiskInput(said(text), "transfer", Slots()))
+    model = {f.code: f for f in a.flags if f.cue.startswith("model:")}
+    assert "remote_control" in model and a.fraud.ask
+    # the model's flag is context, never a high-harm tactic: medium, not high
+    assert a.level == "medium" and a.fraud.level == "medium"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        # an ask the rules hear, a scam type only the model names
+        ("一个女的说她是台湾来的，想跟我结伴养老，让我先打两万块给她", "romance_fraud"),
+        ("有个人说我在他们那里买的保险到期了要退钱，让我先转五百块激活账户", "impersonate_service"),
+    ],
+)
+def test_model_names_the_scam_type_the_rules_left_unnamed(
+    engine: RiskEngine, text: str, code: str
+) -> None:
+    a = engine.assess(RiskInput(said(text), "transfer", Slots()))
+    assert a.level in ("medium", "high"), (a.level, a.flags)
+    named = next(f for f in a.flags if f.code == code)
+    assert named.cue.startswith("model:")
 
 
 def test_hard_negatives_raise_no_fraud_flag(engine: RiskEngine) -> None:

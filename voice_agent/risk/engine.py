@@ -22,7 +22,7 @@ from voice_agent.risk.merge import merge_risk
 from voice_agent.risk.model import CUSTOMER_FLAGS, FRAUD_FLAGS, TRANSACTION_FLAGS, CueSet, RuleSet
 from voice_agent.risk.profiles import CustomerDirectory, CustomerProfile
 from voice_agent.risk.rules import load_blacklist, load_rules
-from voice_agent.risk.semantic import SemanticDetector, SemanticHit
+from voice_agent.risk.semantic import SemanticDetector
 from voice_agent.risk.types import (
     FRAUD_PARTS,
     RISK_LEVELS,
@@ -41,6 +41,10 @@ _CACHE_SIZE = 64
 _MODEL = "model:"
 _MAX_EVIDENCE = 40
 _EVIDENCE_CONTEXT = 8
+# The model names a scam type the rules left unnamed from this share of its threshold.
+_NAMING_SHARE = 0.5
+# The least probability at which the model alone gives an ask its context.
+_ALONE_MIN = 0.3
 
 
 class RiskEngine:
@@ -114,10 +118,12 @@ class RiskEngine:
         profile = self.customers.get(request.customer_id)
         flags, script = self._rule_flags(call, call_views)
         judgement = self._parts(call, call_views)
-        # The model may only name a scam the rules already see the shape of:
-        # an ask that moves money or credentials, with a fraud flag or a pretext.
-        shaped = bool(judgement.ask) and bool(flags or judgement.pretext)
-        flags = self._with_model_flags(call, call_views, flags, shaped)
+        # The model reads the storyline only once the rules hear an ask that
+        # moves money or credentials, or a known script: then its confident
+        # flags give the ask its context (whose story it is) and, when the
+        # rules named no scam type, its best type names one. On its own, with
+        # no ask, it guessed fraud from everyday calls.
+        flags = self._with_model_flags(call, call_views, flags, judgement, script)
         flags.extend(self._transaction_flags(request, views, profile))
         flags.extend(self._customer_flags(request, views, profile, flags))
         return self._judge(flags, judgement, script)
@@ -162,8 +168,11 @@ class RiskEngine:
         by_model = {f.code for f in fraud if f.cue.startswith(_MODEL)}
         by_rules = {f.code for f in fraud if not f.cue.startswith(_MODEL)}
         asked = bool(judgement.ask)
+        # The model's supporting cues (保密, 他人指使) ride along with everyday
+        # talk too; only a scam type it names gives an ask its context.
+        story = by_model - by_rules - policy.supporting_cues
         fraud_level = policy.fraud.level(
-            by_rules, by_model - by_rules, bool(judgement.pretext), asked, bool(script)
+            by_rules, story, bool(judgement.pretext), asked, bool(script)
         )
         # The model's flags name the scam type; they never move the level themselves.
         counted = [f.code for f in kept if not f.cue.startswith(_MODEL)]
@@ -214,43 +223,68 @@ class RiskEngine:
         call: _CallText,
         views: list[tuple[TextView, Hits]],
         flags: list[RiskFlag],
-        shaped: bool,
+        judgement: FraudJudgement,
+        script: str,
     ) -> list[RiskFlag]:
-        """Add the detector's confident flags the cues did not raise, in taxonomy order.
+        """Add the detector's flags the cues did not raise, in taxonomy order.
 
         Rules stay first: their evidence quotes the exact cue words. The
         model only fills gaps (phrasings nobody wrote down), and only once
-        the rules see a scam's shape (``shaped``: an ask that moves money or
-        credentials, with a fraud flag or a pretext): on its own it guessed
-        fraud from everyday calls (a courier phoning, a food order, a son's
-        wedding). Its ``cue`` is ``model:<probability>``.
+        the rules hear an ask or a known script; on its own it guessed fraud
+        from everyday calls (a courier phoning, a food order, a son's
+        wedding). Flags at their threshold are added with an ask; they give
+        the ask its context (:meth:`FraudLevels.level`) but never a
+        high-harm tactic or score. When the rules named no scam type (only
+        supporting cues, or a bare ask), the most likely scam type is named
+        too, below its threshold: the level is already decided by the rules'
+        ask plus context or script, and the teller reads which story it is.
+        Its ``cue`` is ``model:<probability>``.
         """
-        if self.detector is None or not shaped:
+        asked = bool(judgement.ask)
+        if self.detector is None or not (asked or script):
             return flags
         raised = {f.code for f in flags}
         # Each utterance is scored on its own (a whole call dilutes the
         # n-grams of the one that tells the scam); the best one per flag wins.
-        best: dict[str, SemanticHit] = {}
+        best: dict[str, tuple[float, Normalised]] = {}
         for utterance in call.utterances():
-            for hit in self.detector.detect(utterance):
-                if hit.code not in best or hit.probability > best[hit.code].probability:
-                    best[hit.code] = hit
-        for hit in best.values():
-            code = hit.code
+            for code, p in self.detector.score(utterance).items():
+                if code not in best or p > best[code][0]:
+                    best[code] = (p, utterance)
+        policy = self.rules.levels
+        types = [c for c in best if c not in policy.supporting_cues | policy.high_flags]
+        # Alone (no rule flag, pretext or script), the model is the ask's only
+        # context, so it must be surer than its threshold.
+        alone = not (flags or judgement.pretext or script)
+        chosen = [
+            c
+            for c, (p, _) in best.items()
+            if asked
+            and p >= self.detector.thresholds.get(c, 1.0)
+            and (not alone or c not in types or p >= _ALONE_MIN)
+        ]
+        named = (raised | set(chosen)) & set(types)
+        context = bool(flags or judgement.pretext or named or script)
+        if not named and context and types:
+            top = max(types, key=lambda c: best[c][0])
+            if best[top][0] >= _NAMING_SHARE * self.detector.thresholds.get(top, 1.0):
+                chosen.append(top)
+        for code in chosen:
             if code in raised or not self._enabled(code):
                 continue
             veto = self._model_vetoes.get(code)
             if veto is not None and find_cue(CueSet(cues=veto.cues), views) is not None:
                 continue
             rule = self.rules.flags[code]
+            p, utterance = best[code]
             flags.append(
                 RiskFlag(
                     code=code,
                     category=rule.category,
-                    evidence=hit.evidence,
+                    evidence=self.detector.evidence(utterance.text, code),
                     advice=rule.advice,
                     name=rule.name,
-                    cue=f"{_MODEL}{hit.probability:.2f}",
+                    cue=f"{_MODEL}{p:.2f}",
                 )
             )
         order = {c: i for i, c in enumerate(FRAUD_FLAGS)}
