@@ -17,16 +17,21 @@ import pytest
 from sqlalchemy.orm import Session
 
 from intents.catalog import Catalog, shipped_catalog_dir
-from server import catalog_store
+from intents.classifier import LinearIntentClassifier
+from intents.store import ModelMeta, ModelStore
+from server import catalog_store, intent_models
 from server.cli import run
 from server.cli_intents import VERSION_FILE
 from server.db import (
     CatalogDocumentRow,
     CatalogVersionRow,
+    IntentModelRow,
     make_engine,
     make_sessionmaker,
+    migrate,
     utcnow,
 )
+from voice_agent.service import FrontDesk
 from voice_agent.settings import ServerSettings, Settings
 
 
@@ -220,3 +225,33 @@ def test_a_version_this_release_refuses_can_be_exported_and_fixed(
     assert catalog_store.database_catalog(settings).catalog.to_documents() == (
         Catalog.load().to_documents()
     )
+
+
+def test_train_and_rollback_tell_the_database_which_model_is_live(
+    tmp_path: Path, db_url: str, frontdesk: FrontDesk
+) -> None:
+    settings = _settings(tmp_path, db_url)
+    model = frontdesk.understander.classifier  # a real trained model, stored twice
+    assert isinstance(model, LinearIntentClassifier)
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    try:
+        sessions = make_sessionmaker(engine)
+        store = ModelStore(settings.intent_model_dir, intent_models.recorder(sessions))
+        meta = ModelMeta("", model.backend, "0" * 64, 807, 0, {"accuracy": 0.9})
+        store.save(model, meta)
+        store.save(model, meta, make_current=False)  # stored, not live
+        with sessions() as session:
+            assert intent_models.current_version(session) == "v0001"
+            assert session.get(IntentModelRow, "v0002") is not None
+        store.set_current("v0002")
+        with sessions() as session:
+            assert intent_models.current_version(session) == "v0002"
+        code, out = _cli(settings, "intents", "rollback")
+        assert code == 0 and "current intent model: v0001" in out, out
+        with sessions() as session:
+            assert intent_models.current_version(session) == "v0001"
+            row = session.get(IntentModelRow, "v0001")
+            assert row is not None and row.metrics == {"accuracy": 0.9}
+    finally:
+        engine.dispose()
