@@ -31,7 +31,7 @@ from intents.slots import SlotExtractor
 from intents.store import ModelStore
 from intents.training import evaluation_set, load_or_bootstrap, train
 from models.errors import FrontDeskError, InputError
-from server import catalog_store, intent_models
+from server import catalog_import, catalog_store, intent_models
 from server.db import make_engine, make_sessionmaker, migrate
 from server.progress import terminal_track
 from voice_agent.settings import Settings
@@ -223,7 +223,7 @@ def _import(directory: Path, note: str, force: bool, settings: Settings, out: Te
     with _database(settings) as sessions, sessions() as session:
         stored = catalog_store.stored_documents(session)  # unvalidated: --force may fix it
         before_version, before_codes = (stored[0].version, set(stored[2])) if stored else (0, set())
-        current = catalog_store.replace_all(
+        current = catalog_import.replace_all(
             session,
             settings,
             catalog,
