@@ -75,9 +75,10 @@ def _assert_interrupted_transfer(case: dict[str, Any]) -> None:
     assert "伍万元整" in case["read_back"]
 
 
-def _playable_turn(server: ServerProcess, case_id: str, turn: int, min_seconds: float) -> None:
+def _playable_turn(
+    server: ServerProcess, headers: dict[str, str], case_id: str, turn: int, min_seconds: float
+) -> None:
     """A teller fetches the turn's recording: OGG/Opus holding at least ``min_seconds``."""
-    headers = teller_headers(server, "listener")
     listed = httpx.get(f"{server.url}/api/cases/{case_id}/recordings", headers=headers)
     assert listed.status_code == 200, listed.text
     assert turn in listed.json()["turns"], listed.json()
@@ -114,7 +115,8 @@ def test_sigkill_after_the_read_back_leaves_an_interrupted_case_on_top(
         # The turn finished before the kill is playable by staff (issue 9):
         # its audio was written ahead with the checkpoint.
         seconds = len(pcm_of("transfer_50k")) / 2 / 16_000
-        _playable_turn(server, items[0]["case_id"], 0, min_seconds=seconds * 0.5)
+        headers = teller_headers(server, "listener")
+        _playable_turn(server, headers, items[0]["case_id"], 0, min_seconds=seconds * 0.5)
         _no_live_rows(db_url)
         assert "recovered 1 call" in server.log()
 
@@ -155,5 +157,6 @@ def test_sigterm_drains_the_call_in_progress_and_turns_new_callers_away(
         assert len(queue(db_url)) == 1
         # Both turns are playable: the first written ahead at its checkpoint,
         # the one cut by the stop stored with the case (and none twice).
-        _playable_turn(server, case["case_id"], 0, min_seconds=1.0)
-        _playable_turn(server, case["case_id"], 1, min_seconds=0.3)
+        headers = teller_headers(server, "listener")
+        _playable_turn(server, headers, case["case_id"], 0, min_seconds=1.0)
+        _playable_turn(server, headers, case["case_id"], 1, min_seconds=0.3)
