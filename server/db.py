@@ -249,9 +249,7 @@ class IntentModelRow(Base):
     metrics: Mapped[dict[str, float]] = mapped_column(JSON)
     created_at: Mapped[str] = mapped_column(String(40))
     checkpoint: Mapped[str] = mapped_column(String(512))
-    made_current_at: Mapped[dt.datetime | None] = mapped_column(
-        DateTime, nullable=True, index=True
-    )
+    made_current_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True, index=True)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
