@@ -37,6 +37,7 @@ from pipecat.workers.runner import WorkerRunner
 
 from voice_agent.case import HandoffReason
 from voice_agent.live.events import ErrorEvent
+from voice_agent.live.heap import release_freed_memory
 from voice_agent.live.session import CallSession, CallStart, Checkpoint, SaveCase, SendEvent
 from voice_agent.live.stt import SAMPLE_RATE, FrontDeskSTTService, TurnProcessor
 from voice_agent.live.turn_end import EndOfTurnPolicy
@@ -239,3 +240,5 @@ class LiveCall:
                 await self._run_task
         # Reached only when the dialogue did not hand over first: the caller hung up.
         await asyncio.to_thread(self.session.close_case, reason)
+        # The call's buffers are freed now; hand their pages back (voice_agent.live.heap).
+        await asyncio.to_thread(release_freed_memory)
