@@ -42,6 +42,8 @@ ROOT = Path(__file__).resolve().parent.parent
 AUDIO = ROOT / "tests" / "data" / "audio"
 CHUNK = 640  # 20 ms of 16 kHz s16le
 TAIL_SILENCE_S = 1.5
+#: The call-token secret the benchmark's server is given and its callers sign with.
+BENCH_SECRET = "bench-live-call-token-secret-0123456789"
 #: Intents whose first turn ends in a case (no form to fill in the catalog).
 HANDOVER_AT_ONCE = frozenset(
     {
@@ -71,13 +73,21 @@ def _pcm(label: dict[str, Any]) -> bytes:
     return (np.clip(audio.samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
 
 
-async def _one_call(url: str, label: dict[str, Any], pcm: bytes) -> dict[str, Any]:
+def _token(customer_id: str) -> str:
+    """A call token for the benchmark's server (its secret is ``BENCH_SECRET``)."""
+    from server.call_tokens import mint
+
+    value, _ = mint(BENCH_SECRET.encode(), customer_id, None, 3600, ())
+    return value
+
+
+async def _one_call(url: str, label: dict[str, Any], pcm: bytes, caller: str) -> dict[str, Any]:
     from websockets.asyncio.client import connect
     from websockets.exceptions import ConnectionClosed
 
     out: dict[str, Any] = {"file": label["file"], "expected": label["intent"]}
     async with connect(url, open_timeout=30, max_size=None) as ws:
-        await ws.send(json.dumps({"customer_id": None}))
+        await ws.send(json.dumps({"token": _token(caller)}))
         json.loads(await ws.recv())  # greeting
         audio = pcm + bytes(int(16_000 * TAIL_SILENCE_S) * 2)
         speech_end_chunk = int(label["speech_end_s"] * 16_000 * 2) // CHUNK
@@ -135,7 +145,7 @@ async def _caller(
     results = []
     for k in range(calls):
         label, pcm = clips[(idx * calls + k) % len(clips)]
-        r = await _one_call(url, label, pcm)
+        r = await _one_call(url, label, pcm, f"bench-{idx}-{k}")
         r.update(caller=idx, call=k)
         results.append(r)
     return results
@@ -169,11 +179,16 @@ def _start_server(data_dir: Path) -> tuple[str, Any]:
 
     from server.app import create_app
     from voice_agent.service import build_frontdesk
-    from voice_agent.settings import Settings
+    from voice_agent.settings import ServerSettings, Settings
 
     logger.remove()
     logger.add(sys.stderr, level="ERROR")  # pipecat logs every frame event at DEBUG
-    settings = Settings(data_dir=data_dir)
+    # Admission control off (max_calls far above N): this measures what the
+    # decoder keeps up with, which is how server.max_calls is sized.
+    server_settings = ServerSettings(
+        call_token_secret=BENCH_SECRET, max_calls=1000, ws_per_ip_per_minute=100_000
+    )
+    settings = Settings(data_dir=data_dir, server=server_settings)
     t0 = time.perf_counter()
     frontdesk = build_frontdesk(settings)
     print(f"FrontDesk loaded in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
