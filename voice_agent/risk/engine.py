@@ -176,6 +176,14 @@ class RiskEngine:
         )
         # The model's flags name the scam type; they never move the level themselves.
         counted = [f.code for f in kept if not f.cue.startswith(_MODEL)]
+        # A warning retold (反诈讲座: 叫你转到安全账户的侪是骗子), a request the
+        # caller checked with the family, a code typed by a grandchild beside
+        # them: the tactics heard are someone's lesson or a settled worry, so
+        # they stay a note. The caller saying they were cheated still counts.
+        if judgement.defused and "fraud_reported" not in by_rules:
+            fraud_level = min(fraud_level, policy.fraud.note, key=RISK_LEVELS.index)
+            counted = [c for c in counted if self.rules.flags[c].category != "fraud"]
+            asked = False
         level, _ = policy.evaluate(counted, fraud_level, asked)
         score = policy.score(f.code for f in kept)
         missing = tuple(p for p in FRAUD_PARTS if not getattr(judgement, p))
@@ -212,10 +220,17 @@ class RiskEngine:
                 if hit is not None:
                     evidence, start = _evidence(call.norm, views, *hit)
                     out.append(PartEvidence(part, kind, evidence, call.turn_of(start)))
+        defused: list[PartEvidence] = []
+        for kind, cueset in self.rules.parts.defuse.items():
+            hit = find_cue(cueset, views)
+            if hit is not None:
+                evidence, start = _evidence(call.norm, views, *hit)
+                defused.append(PartEvidence("defuse", kind, evidence, call.turn_of(start)))
         return FraudJudgement(
             pretext=tuple(found["pretext"]),
             ask=tuple(found["ask"]),
             pressure=tuple(found["pressure"]),
+            defused=tuple(defused),
         )
 
     def _with_model_flags(

@@ -54,6 +54,7 @@ def merge_fraud(older: FraudJudgement, newer: FraudJudgement) -> FraudJudgement:
         script=older.script or newer.script,
         missing=tuple(name for name in FRAUD_PARTS if not parts[name]),
         level=max(older.level, newer.level, key=RISK_LEVELS.index),
+        defused=_union(older.defused, newer.defused, key),
     )
 
 

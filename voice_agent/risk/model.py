@@ -10,7 +10,7 @@ wading through how the YAML is validated. The flag codes live here because
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from voice_agent.risk.types import RISK_LEVELS
 
@@ -103,6 +103,10 @@ class PartRules:
     pretext: Mapping[str, CueSet]
     ask: Mapping[str, CueSet]
     pressure: Mapping[str, CueSet]
+    # Not a part of the scam: what takes its tactics out of the level (a
+    # warning or lesson about scams, a request checked with the family, a
+    # code typed by a relative beside the caller). See RiskEngine._judge.
+    defuse: Mapping[str, CueSet] = field(default_factory=dict)
 
     def items(self) -> tuple[tuple[str, Mapping[str, CueSet]], ...]:
         """``(part, kinds)`` in taxonomy order."""

@@ -230,6 +230,8 @@ class _Parts(DataModel):
     pretext: _Kinds
     ask: _Kinds
     pressure: _Kinds
+    # what takes the tactics out of the level: a warning heard, a request checked
+    defuse: dict[str, _CueSet] = Field(default_factory=dict)
 
 
 class RulesFile(DataModel):
@@ -346,15 +348,11 @@ def load_rules(path: Path | None = None) -> RuleSet:
 
     transaction = _transaction(ld, f.flags)
     levels = _levels(ld, f.levels, {c: r.weight for c, r in flags.items()})
-    parts = PartRules(
-        *(
-            {
-                kind: ld.cueset(c, ("parts", part, kind))
-                for kind, c in getattr(f.parts, part).items()
-            }
-            for part in ("pretext", "ask", "pressure")
-        )
-    )
+    kinds = {
+        part: {k: ld.cueset(c, ("parts", part, k)) for k, c in getattr(f.parts, part).items()}
+        for part in ("pretext", "ask", "pressure", "defuse")
+    }
+    parts = PartRules(kinds["pretext"], kinds["ask"], kinds["pressure"], kinds["defuse"])
     if ld.issues:
         raise DataFileError(where, ld.issues)
     return RuleSet(where, flags, transaction, levels, parts, tuple(ld.terms.values()))

@@ -70,6 +70,11 @@ class FraudJudgement:
         missing: the parts not heard yet, in ``FRAUD_PARTS`` order, so the
             teller sees what to ask about ("missing: ask").
         level: the level the structure alone supports.
+        defused: what took the tactics out of the level (part ``defuse``:
+            a warning or lesson about scams the caller retells, a request
+            checked with the family, a code typed by a relative beside the
+            caller); the flags stay as a note for the teller unless the
+            caller says they were cheated.
     """
 
     pretext: tuple[PartEvidence, ...] = ()
@@ -78,6 +83,7 @@ class FraudJudgement:
     script: str = ""
     missing: tuple[str, ...] = FRAUD_PARTS
     level: str = "none"
+    defused: tuple[PartEvidence, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The contract's ``risk.fraud`` object."""
