@@ -163,11 +163,12 @@ class ServerSettings(BaseModel):
     login_lockout_minutes: float = 15.0
     # No call lost (issue 10): admission control, drain, write-ahead, database faults.
     max_calls: int = Field(
-        default=4,
+        default=2,
         ge=1,
         description="Live calls one server takes at once; the next caller gets a busy "
-        "event and may book a callback. 4 keep up on 2 cores with Whisper base "
-        "(benchmarks/RESULTS.md); size it with bench_live.py on the target machine.",
+        "event and may book a callback. 2 keep up on the shared 2-core reference box "
+        "with Whisper base (benchmarks/RESULTS.md, max_calls re-measured); size it "
+        "with bench_live.py on the target machine.",
     )
     typical_call_s: float = Field(
         default=60.0, description="Call length assumed for the busy wait until calls are timed."
