@@ -163,11 +163,12 @@ class ServerSettings(BaseModel):
     login_lockout_minutes: float = 15.0
     # No call lost (issue 10): admission control, drain, write-ahead, database faults.
     max_calls: int = Field(
-        default=2,
+        default=4,
         ge=1,
         description="Live calls one server takes at once; the next caller gets a busy "
-        "event and may book a callback. 2 keep up on the shared 2-core reference box "
-        "with Whisper base (benchmarks/RESULTS.md, max_calls re-measured); size it "
+        "event and may book a callback. 4 keep up on a quiet, dedicated 2-core box with "
+        "Whisper base (benchmarks/RESULTS.md: side by side on a quiet machine, and "
+        "bench_live 2026-11-27); only 2 do when the box is shared and loaded. Size it "
         "with bench_live.py on the target machine.",
     )
     typical_call_s: float = Field(
