@@ -123,17 +123,7 @@ def main() -> None:
         engines, facts = load_engines(settings, dirs)
     desks: dict[str, FrontDesk] = {"none": desk}
     for name, engine in engines.items():
-        desks[name] = FrontDesk(
-            settings,
-            desk.normaliser,
-            desk.catalog,
-            desk.understander,
-            desk.risk,
-            desk.customers,
-            desk.asr,
-            desk.vad,
-            engine,
-        )
+        desks[name] = desk.with_second_engine(engine)
     turns = [espeak(t, "yue") for t in (*CANTONESE, *WU_TEXT)]
     names = list(desks)
     turn_ms: dict[str, list[float]] = {n: [] for n in names}

@@ -96,6 +96,24 @@ class FrontDesk:
             self.second_asr,
         )
 
+    def with_second_engine(self, second: AsrEngine | None) -> FrontDesk:
+        """This Front Desk with another second engine for dialect turns, sharing every other part.
+
+        Lets a benchmark or a test compare engines on one set of loaded
+        models instead of loading Whisper once per engine.
+        """
+        return FrontDesk(
+            self.settings,
+            self.normaliser,
+            self.catalog,
+            self.understander,
+            self.risk,
+            self.customers,
+            self._asr,
+            self._vad,
+            second,
+        )
+
     @property
     def asr(self) -> AsrEngine:
         """The speech recogniser; an error if Front Desk was built text-only."""

@@ -210,17 +210,7 @@ def test_a_broken_sherpa_directory_degrades_to_the_dialect_handover(
     [record] = [r for r in caplog.records if r.name == "voice_agent.second_engine"]
     assert "wu-broken" in record.getMessage() and "Protobuf parsing failed" in record.getMessage()
     assert "dialect turns hand over to a teller" in record.getMessage()
-    broken_desk = FrontDesk(
-        settings,
-        desk.normaliser,
-        desk.catalog,
-        desk.understander,
-        desk.risk,
-        desk.customers,
-        desk.asr,
-        desk.vad,
-        second,
-    )
+    broken_desk = desk.with_second_engine(second)
     case = broken_desk.handle_audio(_wav(espeak(CANTONESE[0], "yue")))
     out = case.to_json()
     assert out["handoff_reason"] == "dialect_speech"
